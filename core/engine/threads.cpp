@@ -1,0 +1,23 @@
+#include "engine/threads.h"
+
+#include <torch/torch.h>
+
+#include <thread>
+
+namespace ptq {
+
+void setEngineThreads(int n)
+{
+    if (n <= 0) {
+        unsigned hw = std::thread::hardware_concurrency();
+        n = hw == 0 ? 1 : static_cast<int>(hw);
+    }
+    torch::set_num_threads(n);
+}
+
+int engineThreads()
+{
+    return torch::get_num_threads();
+}
+
+} // namespace ptq

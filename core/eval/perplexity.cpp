@@ -1,0 +1,3 @@
+#include "eval/perplexity.h"
+
+namespace ptq {} // namespace ptq

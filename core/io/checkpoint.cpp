@@ -1,0 +1,3 @@
+#include "io/checkpoint.h"
+
+namespace ptq {} // namespace ptq

@@ -1,0 +1,3 @@
+#include "io/safetensors.h"
+
+namespace ptq {} // namespace ptq

@@ -1,0 +1,3 @@
+#include "model/checkpoint_writer.h"
+
+namespace ptq {} // namespace ptq

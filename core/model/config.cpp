@@ -1,0 +1,3 @@
+#include "model/config.h"
+
+namespace ptq {} // namespace ptq

@@ -1,0 +1,3 @@
+#include "model/llama.h"
+
+namespace ptq {} // namespace ptq

@@ -1,0 +1,80 @@
+#pragma once
+// LLaMA-family forward pass (LLaMA-1/2/3/3.1, Mistral, Qwen2) run one block at a time:
+//   ids (B,T) --embed--> h (B,T,C) --block 0--> ... --block L-1--> --head--> logits (B,T,V)
+// Only the block being run is materialised from the mmap'd checkpoint; calibration and
+// evaluation hold hidden states, never the whole model.
+//
+// Block i, in Hugging Face naming (prefix "model.layers.{i}."):
+//   x  = h + o_proj(attn(rope(q_proj(rms(h))), rope(k_proj(rms(h))), v_proj(rms(h))))
+//   h' = x + down_proj(silu(gate_proj(rms(x))) * up_proj(rms(x)))
+
+#include "io/checkpoint.h"
+#include "model/config.h"
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ptq {
+
+struct ForwardOptions {
+    // Compute dtype of matmuls: kFloat is exact; kBFloat16 is the fast mode (oneDNN AVX512_BF16).
+    torch::ScalarType computeDtype = torch::kFloat;
+};
+
+// One decoder block's tensors, materialised. Linear weights are (out, in) as in the
+// checkpoint. The quantization engine replaces the linears in place before running forward.
+struct BlockWeights {
+    int64_t index = 0;
+    torch::Tensor inputNorm;     // (C)
+    torch::Tensor qProj, kProj, vProj, oProj;   // (H*D, C), (KV*D, C), (KV*D, C), (C, H*D)
+    torch::Tensor qBias, kBias, vBias;          // undefined unless config.attentionBias
+    torch::Tensor postNorm;      // (C)
+    torch::Tensor gateProj, upProj, downProj;   // (I, C), (I, C), (C, I)
+
+    // The quantizable linears by their Hugging Face suffix ("self_attn.q_proj", ...), in
+    // execution order; pointers into this struct.
+    std::vector<std::pair<std::string, torch::Tensor*>> linears();
+};
+
+// cos/sin tables for positions [0, T): each (T, D).
+struct RopeTables {
+    torch::Tensor cos;
+    torch::Tensor sin;
+};
+
+class LlamaModel {
+public:
+    explicit LlamaModel(std::shared_ptr<const Checkpoint> checkpoint, ForwardOptions options = {});
+
+    const ModelConfig& config() const { return m_checkpoint->config(); }
+    const Checkpoint& checkpoint() const { return *m_checkpoint; }
+    const ForwardOptions& options() const { return m_options; }
+    int64_t numBlocks() const { return config().numLayers; }
+
+    torch::Tensor embed(const torch::Tensor& ids) const; // (B,T) int64 -> (B,T,C) fp32
+    BlockWeights loadBlock(int64_t i) const;             // validates every shape
+    RopeTables rope(int64_t seqlen) const;               // honours rope_theta and rope_scaling
+    // (B,T,C) -> (B,T,C); positions start at 0 for every row.
+    torch::Tensor blockForward(const BlockWeights& w, const torch::Tensor& h,
+                               const RopeTables& rope) const;
+    torch::Tensor finalNorm(const torch::Tensor& h) const; // (B,T,C) -> (B,T,C)
+    torch::Tensor lmHead(const torch::Tensor& h) const;    // (N,C) or (B,T,C) -> logits (...,V)
+    // All blocks in turn: convenient for small models and tests; (B,T) -> (B,T,V).
+    torch::Tensor forward(const torch::Tensor& ids) const;
+
+    // Loads a tensor by name as float32, checking its shape; throws ptq::Error otherwise.
+    torch::Tensor loadTensor(const std::string& name, const std::vector<int64_t>& shape) const;
+
+private:
+    std::shared_ptr<const Checkpoint> m_checkpoint;
+    ForwardOptions m_options;
+    mutable torch::Tensor m_embedding; // (V,C), loaded on first use
+    mutable torch::Tensor m_finalNorm; // (C)
+    mutable torch::Tensor m_lmHead;    // (V,C); the embedding when tied
+};
+
+} // namespace ptq

@@ -1,0 +1,3 @@
+#include "text/tokenizer.h"
+
+namespace ptq {} // namespace ptq

@@ -1,0 +1,3 @@
+#include "text/tokenizer_writer.h"
+
+namespace ptq {} // namespace ptq
