@@ -1,1 +1,96 @@
-int main() { return 0; }
+// ptq-workbench: the GUI. Thin: settings, language, command line, then the main window.
+//
+//   ptq-workbench [MODEL_DIR]                 opens the window, optionally with a model
+//   ptq-workbench --headless-plot CSV OUT     writes a size-vs-metric plot and exits
+//
+// The headless mode needs no display: it selects the offscreen platform itself unless
+// QT_QPA_PLATFORM says otherwise.
+
+#include "language.h"
+#include "main_window.h"
+#include "model_panel.h"
+#include "plot_csv.h"
+#include "plot_export.h"
+#include "util/error.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QIcon>
+#include <cstring>
+#include <iostream>
+
+namespace {
+
+bool wantsHeadlessPlot(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--headless-plot") == 0)
+            return true;
+    return false;
+}
+
+int runHeadlessPlot(const QStringList& args)
+{
+    // args: program --headless-plot CSV OUT
+    if (args.size() != 4 || args[1] != QLatin1String("--headless-plot")) {
+        std::cerr << qPrintable(QCoreApplication::translate(
+                         "main", "usage: ptq-workbench --headless-plot CSV OUT(.png|.svg|.pdf)"))
+                  << "\n";
+        return 2;
+    }
+    try {
+        const QVector<ptq::PlotPoint> points = ptq::readPlotCsv(args[2]);
+        QString error;
+        if (!ptq::renderDemoPlot(points, args[3], &error)) {
+            std::cerr << "ptq-workbench: " << qPrintable(error) << "\n";
+            return 1;
+        }
+        std::cout << qPrintable(QCoreApplication::translate("main", "wrote %1 (%n point(s))",
+                                                            nullptr, int(points.size()))
+                                    .arg(QDir::toNativeSeparators(args[3])))
+                  << "\n";
+        return 0;
+    } catch (const ptq::Error& e) {
+        std::cerr << "ptq-workbench: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (wantsHeadlessPlot(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+
+    QApplication app(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("PTQ Workbench"));
+    QCoreApplication::setApplicationName(QStringLiteral("ptq-workbench"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(PTQ_VERSION));
+
+    ptq::LanguageSwitcher languages;
+    languages.setLanguage(ptq::LanguageSwitcher::preferredLanguage());
+
+    if (wantsHeadlessPlot(argc, argv))
+        return runHeadlessPlot(QCoreApplication::arguments());
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QCoreApplication::translate("main", "Analysis workbench for post-training quantization"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(
+        QStringLiteral("model"),
+        QCoreApplication::translate("main", "A checkpoint folder to open."),
+        QStringLiteral("[model]"));
+    parser.process(app);
+
+    ptq::MainWindow window(&languages);
+    window.show();
+    const QStringList positional = parser.positionalArguments();
+    if (!positional.isEmpty())
+        window.modelPanel()->openFolder(positional.first());
+    return QApplication::exec();
+}

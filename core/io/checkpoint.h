@@ -3,10 +3,16 @@
 // model.safetensors.index.json. All shards are mapped (not read); tensors are materialised
 // on demand, one block at a time, by model/. Pickle checkpoints (.bin/.pt/.pth) are refused:
 // unpickling runs arbitrary code from the file.
+//
+// Weight files are found in this order: model.safetensors.index.json (its "weight_map" must
+// agree exactly with the shards: a listed tensor absent from its shard and a shard tensor
+// missing from the index are both errors), model.safetensors, the only *.safetensors file.
+// Tensor names must be unique across shards.
 
 #include "io/safetensors.h"
 #include "model/config.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,16 +28,19 @@ public:
     const ModelConfig& config() const { return m_config; }
 
     bool has(const std::string& tensorName) const;
-    const TensorInfo& info(const std::string& tensorName) const;          // throws when absent
-    const SafetensorsFile& fileOf(const std::string& tensorName) const;   // throws when absent
-    std::vector<std::string> tensorNames() const;                         // sorted
-    int64_t parameterCount() const;                                       // sum of numel
-    uint64_t bytesOnDisk() const;                                         // sum of shard sizes
+    const TensorInfo& info(const std::string& tensorName) const;        // throws when absent
+    const SafetensorsFile& fileOf(const std::string& tensorName) const; // throws when absent
+    std::vector<std::string> tensorNames() const;                       // sorted
+    int64_t parameterCount() const;                                     // sum of numel
+    uint64_t bytesOnDisk() const;                                       // sum of shard sizes
     std::string dominantDType() const; // the dtype holding most parameters, e.g. "BF16"
     std::vector<std::string> shardPaths() const;
 
 private:
     Checkpoint() = default;
+    // Fills m_index from the shards; `listed` is the index's shard -> tensors (empty when the
+    // folder has no index), in the same order as m_shards.
+    void buildIndex(const std::map<std::string, std::vector<std::string>>& listed);
     std::string m_dir;
     ModelConfig m_config;
     std::vector<std::unique_ptr<SafetensorsFile>> m_shards;

@@ -1,0 +1,158 @@
+#include "cli/commands.h"
+
+#include "cli/args.h"
+#include "cli/terminal_progress.h"
+#include "engine/threads.h"
+#include "eval/perplexity.h"
+#include "io/checkpoint.h"
+#include "model/default_model.h"
+#include "model/llama.h"
+#include "text/tokenizer.h"
+#include "util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace ptq::cli {
+
+namespace {
+
+torch::ScalarType parseComputeDtype(const std::string& s)
+{
+    if (s == "fp32")
+        return torch::kFloat;
+    if (s == "bf16")
+        return torch::kBFloat16;
+    throw UsageError("--dtype must be fp32 or bf16, got '" + s + "'");
+}
+
+std::string humanCount(int64_t n)
+{
+    char buf[64];
+    if (n >= 1000000000)
+        std::snprintf(buf, sizeof buf, "%.2f B", n / 1e9);
+    else if (n >= 1000000)
+        std::snprintf(buf, sizeof buf, "%.2f M", n / 1e6);
+    else if (n >= 1000)
+        std::snprintf(buf, sizeof buf, "%.1f K", n / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
+    return buf;
+}
+
+PerplexityConfig perplexityConfigFrom(const Args& a)
+{
+    PerplexityConfig pc;
+    pc.seqlen = a.integer("seqlen", 2048, 2, 1 << 20);
+    pc.maxWindows = a.integer("windows", 0, 0, 1 << 30);
+    if (a.has("random")) {
+        pc.sampling = WindowSampling::Random;
+        pc.randomWindows = a.integer("random", 256, 1, 1 << 30);
+    }
+    pc.seed = static_cast<uint64_t>(a.integer("seed", 0, 0, INT64_MAX));
+    return pc;
+}
+
+nlohmann::json perplexityJson(const PerplexityResult& r)
+{
+    return {{"perplexity", r.perplexity}, {"mean_nll", r.meanNll},
+            {"tokens_in_text", r.tokensInText}, {"tokens_scored", r.tokensScored},
+            {"windows", r.windows}, {"seqlen", r.seqlen}, {"seconds", r.seconds},
+            {"tokens_per_second", r.tokensPerSecond}};
+}
+
+} // namespace
+
+int runInfo(const std::vector<std::string>& args)
+{
+    Args a(args, {"model"}, {"json"});
+    const CheckpointSummary s = summarizeCheckpoint(a.str("model"));
+    if (a.flag("json")) {
+        std::cout << nlohmann::json{{"dir", s.dir}, {"architecture", s.architecture},
+                                    {"parameters", s.parameters}, {"layers", s.layers},
+                                    {"hidden_size", s.hiddenSize}, {"heads", s.numHeads},
+                                    {"kv_heads", s.numKvHeads}, {"vocab_size", s.vocabSize},
+                                    {"dtype", s.dtype}, {"bytes_on_disk", s.bytesOnDisk},
+                                    {"shards", s.shards}, {"tokenizer", s.hasTokenizer}}
+                         .dump(2)
+                  << "\n";
+        return 0;
+    }
+    std::printf("model         %s\n", s.dir.c_str());
+    std::printf("architecture  %s\n", s.architecture.c_str());
+    std::printf("parameters    %s (%lld)\n", humanCount(s.parameters).c_str(),
+                static_cast<long long>(s.parameters));
+    std::printf("layers        %lld\n", static_cast<long long>(s.layers));
+    std::printf("hidden size   %lld, heads %lld, kv heads %lld\n",
+                static_cast<long long>(s.hiddenSize), static_cast<long long>(s.numHeads),
+                static_cast<long long>(s.numKvHeads));
+    std::printf("vocabulary    %lld\n", static_cast<long long>(s.vocabSize));
+    std::printf("dtype         %s\n", s.dtype.c_str());
+    std::printf("on disk       %.2f MB in %d shard(s)\n", s.bytesOnDisk / 1e6, s.shards);
+    std::printf("tokenizer     %s\n", s.hasTokenizer ? "tokenizer.json" : "missing");
+    return 0;
+}
+
+int runEval(const std::vector<std::string>& args)
+{
+    Args a(args, {"model", "text", "seqlen", "windows", "random", "seed", "dtype", "threads"},
+           {"json", "quiet"});
+    setEngineThreads(static_cast<int>(a.integer("threads", 0, 0, 1024)));
+    const std::string dir = a.str("model");
+    const std::string textPath = a.str("text");
+    PerplexityConfig pc = perplexityConfigFrom(a);
+    ForwardOptions fo;
+    fo.computeDtype = parseComputeDtype(a.str("dtype", "fp32"));
+
+    auto checkpoint = Checkpoint::open(dir);
+    Tokenizer tokenizer = Tokenizer::fromDir(dir);
+    LlamaModel model(checkpoint, fo);
+    std::vector<int32_t> tokens = tokenizeTextFile(tokenizer, textPath);
+    TerminalProgress progress(!a.flag("quiet") && !a.flag("json"));
+    PerplexityResult r = evaluatePerplexity(model, tokens, pc, progress.callback());
+    progress.finish();
+
+    if (a.flag("json")) {
+        nlohmann::json j = perplexityJson(r);
+        j["model"] = dir;
+        j["text"] = textPath;
+        j["compute_dtype"] = a.str("dtype", "fp32");
+        j["sampling"] = pc.sampling == WindowSampling::Random ? "random" : "sequential";
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    std::printf("model        %s (%s, %s)\n", dir.c_str(), model.config().modelType.c_str(),
+                checkpoint->dominantDType().c_str());
+    std::printf("text         %s\n", textPath.c_str());
+    std::printf("windows      %lld x %lld tokens (%s), %lld tokens in text\n",
+                static_cast<long long>(r.windows), static_cast<long long>(r.seqlen),
+                pc.sampling == WindowSampling::Random ? "random offsets" : "sequential",
+                static_cast<long long>(r.tokensInText));
+    std::printf("scored       %lld tokens\n", static_cast<long long>(r.tokensScored));
+    std::printf("perplexity   %.4f  (mean NLL %.6f nats/token)\n", r.perplexity, r.meanNll);
+    std::printf("time         %.2f s  (%.0f tokens/s, %s)\n", r.seconds, r.tokensPerSecond,
+                a.str("dtype", "fp32").c_str());
+    return 0;
+}
+
+int runMakeDefault(const std::vector<std::string>& args)
+{
+    Args a(args, {"out", "text", "dtype", "seed"}, {});
+    DefaultModelSpec spec;
+    spec.trainTextPath = a.str("text");
+    const std::string dtype = a.str("dtype", "F32");
+    if (!parseDType(dtype, spec.storage) ||
+        (spec.storage != DType::F32 && spec.storage != DType::F16 && spec.storage != DType::BF16))
+        throw UsageError("--dtype must be F32, F16 or BF16, got '" + dtype + "'");
+    spec.seed = static_cast<uint64_t>(a.integer("seed", 0, 0, INT64_MAX));
+    const std::string out = a.str("out");
+    writeDefaultModel(out, spec);
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
+}
+
+} // namespace ptq::cli
