@@ -30,7 +30,7 @@ packages=(
     libtorch-dev libopenblas0
     qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6svg6-dev libgl-dev
     libqcustomplot-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libpcre2-dev libicu-dev
-    libgtest-dev poppler-utils xvfb xauth
+    libgtest-dev poppler-utils xvfb xauth fonts-noto-cjk
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
