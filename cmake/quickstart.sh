@@ -30,8 +30,10 @@ packages=(
     libtorch-dev libopenblas0
     qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6svg6-dev libgl-dev
     libqcustomplot-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libpcre2-dev libicu-dev
-    libgtest-dev poppler-utils xvfb xauth fonts-noto-cjk
+    libgtest-dev poppler-utils xvfb xauth
 )
+# Japanese and Chinese glyphs for the translated GUI; the tests do not draw them.
+[ "$mode" = demo ] && packages+=(fonts-noto-cjk)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
