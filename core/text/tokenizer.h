@@ -5,13 +5,14 @@
 //  - SentencePiece-style BPE (LLaMA-1/2, Mistral): "▁" metaspace normaliser, merges over code
 //    points, <0xNN> byte fallback for pieces outside the vocabulary;
 //  - added tokens (special or not) matched in the raw text before the model runs.
-// Supported tokenizer.json parts: model BPE; normalizers Sequence, Prepend, Replace, Strip;
+// Supported tokenizer.json parts: model BPE; normalizers Sequence, Prepend, Replace, Strip,
+// NFC, NFD, NFKC, NFKD (ICU), Lowercase;
 // pre-tokenizers ByteLevel, Split (PCRE2 regex compiled as written, all five behaviours),
 // Metaspace, Digits, Sequence; decoders ByteLevel, Replace, ByteFallback, Fuse, Strip,
 // Metaspace, Sequence; post-processors TemplateProcessing, ByteLevel, Bert/Roberta, Sequence.
-// Anything else (NFC, Unigram, WordPiece...) fails to load with a ptq::Error naming it.
-// The reference for ids is transformers.js (tests/tokenizer/reference.js): GPT-2, LLaMA-2 and
-// LLaMA-3 agree id for id on WikiText-2 and hard cases. Torch-free.
+// Anything else (Unigram, WordPiece, BertNormalizer...) fails to load with a ptq::Error
+// naming it. The reference for ids is transformers.js (tests/tokenizer/reference.js): GPT-2,
+// LLaMA-2, LLaMA-3 and Qwen2/Qwen3 agree id for id on WikiText-2 and hard cases. Torch-free.
 
 #include <cstdint>
 #include <memory>

@@ -190,6 +190,35 @@ private:
     bool m_left, m_right;
 };
 
+// NFC/NFD/NFKC/NFKD through ICU; transformers.js calls String.prototype.normalize, which V8
+// implements with ICU as well.
+class UnicodeNormalizer : public Normalizer {
+public:
+    UnicodeNormalizer(NormalizationForm form, const Config& c)
+        : m_form(form), m_file(c.file()), m_key(c.key())
+    {}
+    std::string normalize(std::string text) const override
+    {
+        return normalizeUnicode(text, m_form, m_file, m_key);
+    }
+
+private:
+    NormalizationForm m_form;
+    std::string m_file, m_key;
+};
+
+class LowercaseNormalizer : public Normalizer {
+public:
+    explicit LowercaseNormalizer(const Config& c) : m_file(c.file()), m_key(c.key()) {}
+    std::string normalize(std::string text) const override
+    {
+        return lowercaseUnicode(text, m_file, m_key);
+    }
+
+private:
+    std::string m_file, m_key;
+};
+
 // ---- pre-tokenizers ----
 
 std::string toByteLevel(std::string_view piece)
@@ -598,6 +627,16 @@ std::unique_ptr<Normalizer> makeNormalizer(const Json& config, const std::string
     if (type == "Strip")
         return std::make_unique<StripNormalizer>(c.boolean("strip_left", true),
                                                  c.boolean("strip_right", true));
+    if (type == "NFC")
+        return std::make_unique<UnicodeNormalizer>(NormalizationForm::Nfc, c);
+    if (type == "NFD")
+        return std::make_unique<UnicodeNormalizer>(NormalizationForm::Nfd, c);
+    if (type == "NFKC")
+        return std::make_unique<UnicodeNormalizer>(NormalizationForm::Nfkc, c);
+    if (type == "NFKD")
+        return std::make_unique<UnicodeNormalizer>(NormalizationForm::Nfkd, c);
+    if (type == "Lowercase")
+        return std::make_unique<LowercaseNormalizer>(c);
     c.fail("unsupported normalizer type '" + type + "'");
 }
 

@@ -5,6 +5,11 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+
+#include <algorithm>
+
 namespace ptq::text {
 
 namespace {
@@ -218,6 +223,131 @@ std::string_view trimEndJs(std::string_view s)
         end = start;
     }
     return s.substr(0, end);
+}
+
+namespace {
+
+bool isAscii(std::string_view s)
+{
+    return std::all_of(s.begin(), s.end(), [](char c) { return uint8_t(c) < 0x80; });
+}
+
+// Runs an ICU function of the "preflight" kind: `fill(dest, capacity, &status)` returns the
+// full length and reports U_BUFFER_OVERFLOW_ERROR when capacity was too small, in which case
+// it is called again with an exact buffer. `guess` avoids the second call in common cases.
+template <typename Char, typename Fill>
+std::basic_string<Char> icuString(int32_t guess, Fill fill, const std::string& file,
+                                  const std::string& object, const char* what)
+{
+    std::basic_string<Char> out(size_t(std::max(guess, 1)), Char(0));
+    UErrorCode status = U_ZERO_ERROR;
+    int32_t n = fill(out.data(), int32_t(out.size()), &status);
+    if (status == U_BUFFER_OVERFLOW_ERROR) {
+        out.assign(size_t(n), Char(0));
+        status = U_ZERO_ERROR;
+        n = fill(out.data(), n, &status);
+    }
+    if (U_FAILURE(status))
+        throw Error(file, object, std::string(what) + " failed: " + u_errorName(status));
+    out.resize(size_t(n));
+    return out;
+}
+
+// UTF-16 never has more code units than the UTF-8 it came from has bytes, and the
+// transforms used here grow text by a small factor, hence the margin below INT32_MAX.
+std::u16string toUtf16(std::string_view text, const std::string& file, const std::string& object)
+{
+    if (text.size() > size_t(INT32_MAX / 4))
+        throw Error(file, object,
+                    "text of " + std::to_string(text.size()) +
+                        " bytes is too long for Unicode normalization (limit " +
+                        std::to_string(INT32_MAX / 4) + " bytes)");
+    if (const auto bad = firstInvalidUtf8(text))
+        throw Error(file, object, "invalid UTF-8 at byte " + std::to_string(*bad));
+    const auto length = int32_t(text.size());
+    return icuString<char16_t>(
+        length,
+        [&](char16_t* dest, int32_t capacity, UErrorCode* status) {
+            int32_t n = 0;
+            u_strFromUTF8(dest, capacity, &n, text.data(), length, status);
+            return n;
+        },
+        file, object, "UTF-8 to UTF-16 conversion");
+}
+
+std::string toUtf8(const std::u16string& text, const std::string& file, const std::string& object)
+{
+    return icuString<char>(
+        int32_t(std::min<size_t>(text.size() * 3, INT32_MAX)),
+        [&](char* dest, int32_t capacity, UErrorCode* status) {
+            int32_t n = 0;
+            u_strToUTF8(dest, capacity, &n, text.data(), int32_t(text.size()), status);
+            return n;
+        },
+        file, object, "UTF-16 to UTF-8 conversion");
+}
+
+const UNormalizer2* normalizerFor(NormalizationForm form, UErrorCode* status)
+{
+    switch (form) {
+    case NormalizationForm::Nfc:
+        return unorm2_getNFCInstance(status);
+    case NormalizationForm::Nfd:
+        return unorm2_getNFDInstance(status);
+    case NormalizationForm::Nfkc:
+        return unorm2_getNFKCInstance(status);
+    case NormalizationForm::Nfkd:
+        return unorm2_getNFKDInstance(status);
+    }
+    *status = U_ILLEGAL_ARGUMENT_ERROR;
+    return nullptr;
+}
+
+} // namespace
+
+std::string normalizeUnicode(std::string_view text, NormalizationForm form, const std::string& file,
+                             const std::string& object)
+{
+    // ASCII is invariant under all four forms.
+    if (isAscii(text))
+        return std::string(text);
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2* normalizer = normalizerFor(form, &status);
+    if (U_FAILURE(status))
+        throw Error(file, object,
+                    std::string("cannot load ICU normalization data: ") + u_errorName(status));
+    const std::u16string source = toUtf16(text, file, object);
+    // Composed forms rarely change the length; decompositions add a few marks.
+    const auto guess = int32_t(source.size() + source.size() / 4 + 16);
+    const std::u16string result = icuString<char16_t>(
+        guess,
+        [&](char16_t* dest, int32_t capacity, UErrorCode* st) {
+            return unorm2_normalize(normalizer, source.data(), int32_t(source.size()), dest,
+                                    capacity, st);
+        },
+        file, object, "Unicode normalization");
+    return toUtf8(result, file, object);
+}
+
+std::string lowercaseUnicode(std::string_view text, const std::string& file,
+                             const std::string& object)
+{
+    if (isAscii(text)) {
+        std::string out(text);
+        for (char& c : out)
+            if (c >= 'A' && c <= 'Z')
+                c = char(c - 'A' + 'a');
+        return out;
+    }
+    const std::u16string source = toUtf16(text, file, object);
+    const std::u16string result = icuString<char16_t>(
+        int32_t(source.size() + 16),
+        [&](char16_t* dest, int32_t capacity, UErrorCode* status) {
+            // "" is the root locale: no Turkish/Lithuanian tailoring, as in JavaScript.
+            return u_strToLower(dest, capacity, source.data(), int32_t(source.size()), "", status);
+        },
+        file, object, "lowercasing");
+    return toUtf8(result, file, object);
 }
 
 struct Regex::Code {

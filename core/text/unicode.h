@@ -1,6 +1,6 @@
 #pragma once
-// UTF-8 helpers, the GPT-2 byte <-> code point table and a PCRE2 regex wrapper for the
-// tokenizer. Torch-free.
+// UTF-8 helpers, the GPT-2 byte <-> code point table, Unicode normalization and lowercasing
+// (ICU) and a PCRE2 regex wrapper for the tokenizer. Torch-free.
 
 #include <array>
 #include <cstddef>
@@ -40,6 +40,20 @@ std::optional<uint8_t> byteLevelByte(char32_t cp);
 bool isJsWhitespace(char32_t cp);
 std::string_view trimStartJs(std::string_view s);
 std::string_view trimEndJs(std::string_view s);
+
+// The four Unicode normalization forms (UAX #15).
+enum class NormalizationForm { Nfc, Nfd, Nfkc, Nfkd };
+
+// `text` in the given form, computed by ICU (the same library behind JavaScript's
+// String.prototype.normalize in V8). Throws ptq::Error(file, object, ...) for ill-formed
+// UTF-8 or when ICU fails.
+std::string normalizeUnicode(std::string_view text, NormalizationForm form, const std::string& file,
+                             const std::string& object);
+
+// Full Unicode lowercase mapping with the root locale (SpecialCasing.txt's unconditional
+// mappings and Final_Sigma), like JavaScript's String.prototype.toLowerCase. Errors as above.
+std::string lowercaseUnicode(std::string_view text, const std::string& file,
+                             const std::string& object);
 
 // A PCRE2 pattern compiled with UTF + UCP (\p{L}, \s... follow Unicode), JIT-compiled when
 // the library supports it. Subjects must be valid UTF-8 (the tokenizer checks once up front).

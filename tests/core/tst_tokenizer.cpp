@@ -1,11 +1,13 @@
 // Tokenizer: id-for-id agreement with the tokenizers' own JavaScript implementation
 // (transformers.js, run by the tokenizer_reference_ids fixture) on WikiText-2 lines and hard
-// cases; round trips through tokenizer_writer; the heap-based BPE against a naive
-// re-scan reference; one test per kind of broken input.
+// cases for LLaMA-2, GPT-2, LLaMA-3 and Qwen3 (Qwen2's tokenizer, NFC normalizer); the
+// Unicode normalizers on known strings; round trips through tokenizer_writer; the heap-based
+// BPE against a naive re-scan reference; one test per kind of broken input.
 
 #include "test_files.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_writer.h"
+#include "text/unicode.h"
 
 #include <gtest/gtest.h>
 
@@ -94,6 +96,11 @@ void checkAgainstReference(const std::string& name)
     const Json tokenizerJson = Json::parse(test::readFile(jsonPath));
     for (const Json& a : tokenizerJson.at("added_tokens"))
         added.push_back(a.at("content"));
+    // Byte-level BPE gives back exactly what the model saw: the text after the normalizer.
+    const Json& normalizer = tokenizerJson.at("normalizer");
+    const bool nfc = normalizer.is_object() && normalizer.value("type", "") == "NFC";
+    if (tok.kind() == "byte-level BPE")
+        EXPECT_TRUE(normalizer.is_null() || nfc) << name << ": a normalizer this test ignores";
 
     const Json& cases = r.at("cases");
     const size_t wikiLines = r.at("wiki_lines");
@@ -117,7 +124,7 @@ void checkAgainstReference(const std::string& name)
         std::cout << "[ speed     ] " << name << ": whole wiki.test.raw (" << all.size()
                   << " bytes) -> " << n << " tokens in " << sec << " s\n";
     }
-    size_t matchSpecial = 0, matchPlain = 0, matchDecode = 0;
+    size_t matchSpecial = 0, matchPlain = 0, matchDecode = 0, matchRefDecode = 0;
     bool reported = false;
     for (size_t i = 0; i < cases.size(); ++i) {
         const std::string text = cases[i].at("text");
@@ -135,19 +142,25 @@ void checkAgainstReference(const std::string& name)
                           << "\n           got  " << show(gotSpecial) << "\n  plain:   want "
                           << show(wantPlain) << "\n           got  " << show(gotPlain);
         }
-        // Byte-level BPE is lossless; LLaMA-2 differs only as sentencePieceRoundTrip says.
-        const std::string want =
-            tok.kind() == "byte-level BPE" ? text : sentencePieceRoundTrip(text, added);
+        // Byte-level BPE is lossless up to its normalizer (text_nfc is JavaScript's
+        // String.prototype.normalize("NFC")); LLaMA-2 differs as sentencePieceRoundTrip says.
+        const std::string want = tok.kind() != "byte-level BPE"
+                                     ? sentencePieceRoundTrip(text, added)
+                                 : nfc ? cases[i].at("text_nfc").get<std::string>()
+                                       : text;
         const std::string got = tok.decode(wantPlain);
         matchDecode += got == want;
         EXPECT_EQ(got, want) << name << ": decode of case " << i;
+        matchRefDecode += got == cases[i].at("decoded").get<std::string>();
     }
     std::cout << "[ reference ] " << name << " " << r.value("version", "") << ": encode "
               << matchSpecial << "/" << cases.size() << " (with special tokens), " << matchPlain
               << "/" << cases.size() << " (without); decode " << matchDecode << "/" << cases.size()
-              << "\n";
+              << " (expected text), " << matchRefDecode << "/" << cases.size()
+              << " (same as the reference's decode)\n";
     EXPECT_EQ(matchSpecial, cases.size());
     EXPECT_EQ(matchPlain, cases.size());
+    EXPECT_EQ(matchRefDecode, cases.size());
 }
 
 TEST(TokenizerReference, Llama2)
@@ -161,6 +174,149 @@ TEST(TokenizerReference, Gpt2)
 TEST(TokenizerReference, Llama3)
 {
     checkAgainstReference("llama3");
+}
+TEST(TokenizerReference, Qwen3)
+{
+    checkAgainstReference("qwen3");
+}
+
+// The reference case with exactly this text; fails the test when hard_cases.txt lacks it.
+const Json& referenceCase(const Json& r, const std::string& text)
+{
+    for (const Json& c : r.at("cases"))
+        if (c.at("text") == text)
+            return c;
+    throw std::runtime_error("hard_cases.txt lacks the case " + Json(text).dump());
+}
+
+// Qwen2's NFC normalizer as the reference applies it: a decomposed "e" + U+0301 encodes like
+// the precomposed "é"; compatibility characters (U+FB01 "ﬁ", U+2460 "①") are left alone,
+// which NFKC would not do.
+TEST(TokenizerReference, Qwen3NormalizesToNfc)
+{
+    const Json* ref = referenceIds();
+    if (!ref)
+        GTEST_SKIP() << "no reference ids (see TokenizerReference.Qwen3)";
+    const Json& r = ref->at("qwen3");
+    const Tokenizer tok = Tokenizer::fromFiles(r.at("tokenizer_json"), r.at("tokenizer_config"));
+    EXPECT_FALSE(tok.bosId()); // tokenizer_config.json: add_bos_token false, bos_token null
+
+    const std::string decomposed = "cafe\xCC\x81", composed = "caf\xC3\xA9";
+    const auto refDecomposed = referenceCase(r, decomposed).at("ids_plain");
+    EXPECT_EQ(refDecomposed, referenceCase(r, composed).at("ids_plain"));
+    EXPECT_EQ(Json(tok.encode(decomposed, false)), refDecomposed);
+    EXPECT_EQ(tok.decode(tok.encode(decomposed)), composed);
+
+    const std::string compat = "\xEF\xAC\x81ve \xE2\x91\xA0"; // "ﬁve ①"
+    const Json& refCompat = referenceCase(r, compat);
+    EXPECT_NE(refCompat.at("ids_plain"), referenceCase(r, "five 1").at("ids_plain"));
+    EXPECT_EQ(refCompat.at("decoded"), compat);
+    EXPECT_EQ(Json(tok.encode(compat, false)), refCompat.at("ids_plain"));
+    EXPECT_EQ(tok.decode(tok.encode(compat)), compat);
+}
+
+// ---- Unicode normalizers ----
+
+// Each case: normalizer type, input, what the normalizer must produce. The expected strings
+// come from the Unicode Character Database (UnicodeData.txt decompositions, Hangul
+// composition of UAX #15 section 16, SpecialCasing.txt), not from ICU.
+struct NormalizerCase {
+    const char* type;
+    std::string input, want;
+};
+
+const std::vector<NormalizerCase>& normalizerCases()
+{
+    static const std::vector<NormalizerCase> cases = {
+        {"NFC", "e\xCC\x81", "\xC3\xA9"},    // e + U+0301 -> é
+        {"NFC", "\xE2\x84\xA6", "\xCE\xA9"}, // OHM SIGN -> Ω (singleton)
+        {"NFC", "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", "\xEA\xB0\x81"},   // jamo -> 각
+        {"NFC", "\xEF\xAC\x81 \xE2\x91\xA0", "\xEF\xAC\x81 \xE2\x91\xA0"}, // ﬁ ① unchanged
+        {"NFC", "q\xCC\xA3\xCC\x87", "q\xCC\xA3\xCC\x87"},    // no precomposed q with marks
+        {"NFC", "a\xCC\x87\xCC\xA3", "\xE1\xBA\xA1\xCC\x87"}, // reorder: ạ + U+0307
+        {"NFD", "\xC3\xA9", "e\xCC\x81"},                     // é -> e + U+0301
+        {"NFD", "\xEA\xB0\x81", "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8"}, // 각 -> jamo
+        {"NFD", "\xEF\xAC\x81", "\xEF\xAC\x81"}, // ﬁ is a compatibility char
+        {"NFKC", "\xEF\xAC\x81", "fi"},          // ﬁ -> fi
+        {"NFKC", "\xE2\x91\xA0", "1"},           // ① -> 1
+        {"NFKC", "\xEF\xBC\xA6\xEF\xBD\x95\xEF\xBD\x8C\xEF\xBD\x8C", "Full"}, // fullwidth
+        {"NFKC", "x\xC2\xB2", "x2"},                                          // superscript two
+        {"NFKC", "e\xCC\x81", "\xC3\xA9"},
+        {"NFKD", "\xE2\x91\xA0", "1"},
+        {"NFKD", "\xC3\xA9", "e\xCC\x81"},
+        {"NFKD", "\xEF\xAC\x81", "fi"},
+        {"Lowercase", "ABC \xC3\x89T\xC3\x89", "abc \xC3\xA9t\xC3\xA9"}, // ÉTÉ -> été
+        {"Lowercase", "\xCE\x9F\xCE\xA3", "\xCE\xBF\xCF\x82"}, // ΟΣ -> ος (final sigma)
+        {"Lowercase", "\xC4\xB0", "i\xCC\x87"}, // İ -> i + U+0307 (SpecialCasing, root locale)
+        {"Lowercase", "plain ascii 123", "plain ascii 123"},
+    };
+    return cases;
+}
+
+// A byte-level tokenizer whose vocabulary is the 256 byte symbols and no merges: every text
+// round-trips, so decode(encode(x)) shows exactly what the normalizer made of x.
+Json byteVocabTokenizer(const Json& normalizer)
+{
+    Json vocab = Json::object();
+    const auto& alphabet = text::byteLevelAlphabet();
+    for (size_t b = 0; b < alphabet.size(); ++b)
+        vocab[alphabet[b]] = b;
+    return {{"added_tokens", Json::array()},
+            {"normalizer", normalizer},
+            {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}},
+            {"post_processor", nullptr},
+            {"decoder", {{"type", "ByteLevel"}}},
+            {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", Json::array()}}}};
+}
+
+TEST(TokenizerNormalizers, KnownStringsDirect)
+{
+    const std::map<std::string, text::NormalizationForm> forms = {
+        {"NFC", text::NormalizationForm::Nfc},
+        {"NFD", text::NormalizationForm::Nfd},
+        {"NFKC", text::NormalizationForm::Nfkc},
+        {"NFKD", text::NormalizationForm::Nfkd}};
+    for (const NormalizerCase& c : normalizerCases()) {
+        const std::string got = c.type == std::string("Lowercase")
+                                    ? text::lowercaseUnicode(c.input, "f", "o")
+                                    : text::normalizeUnicode(c.input, forms.at(c.type), "f", "o");
+        EXPECT_EQ(got, c.want) << c.type << " of " << Json(c.input).dump();
+    }
+    // ASCII is invariant under every form (the fast path) and so is the empty string.
+    for (const auto& [name, form] : forms) {
+        EXPECT_EQ(text::normalizeUnicode("Hello, world!\n", form, "f", "o"), "Hello, world!\n");
+        EXPECT_EQ(text::normalizeUnicode("", form, "f", "o"), "");
+    }
+}
+
+TEST(TokenizerNormalizers, EachTypeThroughTokenizerJson)
+{
+    TempDir dir("ptq-tok");
+    const std::string path = dir.file("tokenizer.json");
+    for (const NormalizerCase& c : normalizerCases()) {
+        test::writeFile(path, byteVocabTokenizer({{"type", c.type}}).dump());
+        const Tokenizer tok = Tokenizer::fromFiles(path, "");
+        EXPECT_EQ(tok.decode(tok.encode(c.input)), c.want)
+            << c.type << " of " << Json(c.input).dump();
+    }
+    // In a Sequence the normalizers apply in order: NFD then Lowercase keeps the mark apart.
+    const Json seq = {{"type", "Sequence"},
+                      {"normalizers", {{{"type", "NFD"}}, {{"type", "Lowercase"}}}}};
+    test::writeFile(path, byteVocabTokenizer(seq).dump());
+    const Tokenizer tok = Tokenizer::fromFiles(path, "");
+    EXPECT_EQ(tok.decode(tok.encode("\xC3\x89T\xC3\x89")), "e\xCC\x81te\xCC\x81");
+}
+
+TEST(TokenizerNormalizers, InvalidUtf8NamesFileAndOffset)
+{
+    expectPtqError(
+        [] {
+            text::normalizeUnicode("ab\xC3\xA9\xFF", text::NormalizationForm::Nfc, "t.json",
+                                   "normalizer");
+        },
+        "t.json", "normalizer: invalid UTF-8 at byte 4");
+    expectPtqError([] { text::lowercaseUnicode("\xC3(", "t.json", "normalizer"); }, "t.json",
+                   "invalid UTF-8 at byte 0");
 }
 
 // ---- tokenizer_writer round trips ----
@@ -413,8 +569,8 @@ TEST(TokenizerErrors, UnsupportedPreTokenizer)
 TEST(TokenizerErrors, UnsupportedNormalizer)
 {
     Json j = smallTokenizer();
-    j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFKC"}}}}};
-    expectLoadFails(j.dump(), "unsupported normalizer type 'NFKC'");
+    j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "BertNormalizer"}}}}};
+    expectLoadFails(j.dump(), "unsupported normalizer type 'BertNormalizer'");
 }
 
 TEST(TokenizerErrors, BadSplitRegex)

