@@ -2,9 +2,24 @@
 
 #include <torch/torch.h>
 
+#include <dlfcn.h>
 #include <thread>
 
 namespace ptq {
+
+namespace {
+
+// Debian's libtorch reaches OpenBLAS through the libblas alternative; the pthread build of
+// OpenBLAS keeps its own thread count, which torch::set_num_threads does not change. Look the
+// setter up at run time so the build does not depend on which BLAS provides libblas.
+void setBlasThreads(int n)
+{
+    using SetFn = void (*)(int);
+    if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        fn(n);
+}
+
+} // namespace
 
 void setEngineThreads(int n)
 {
@@ -13,6 +28,7 @@ void setEngineThreads(int n)
         n = hw == 0 ? 1 : static_cast<int>(hw);
     }
     torch::set_num_threads(n);
+    setBlasThreads(n);
 }
 
 int engineThreads()

@@ -29,15 +29,21 @@ struct ForwardOptions {
 // checkpoint. The quantization engine replaces the linears in place before running forward.
 struct BlockWeights {
     int64_t index = 0;
-    torch::Tensor inputNorm;     // (C)
-    torch::Tensor qProj, kProj, vProj, oProj;   // (H*D, C), (KV*D, C), (KV*D, C), (C, H*D)
-    torch::Tensor qBias, kBias, vBias;          // undefined unless config.attentionBias
-    torch::Tensor postNorm;      // (C)
-    torch::Tensor gateProj, upProj, downProj;   // (I, C), (I, C), (C, I)
+    torch::Tensor inputNorm;                  // (C)
+    torch::Tensor qProj, kProj, vProj, oProj; // (H*D, C), (KV*D, C), (KV*D, C), (C, H*D)
+    torch::Tensor qBias, kBias, vBias;        // undefined unless config.attentionBias
+    torch::Tensor postNorm;                   // (C)
+    torch::Tensor gateProj, upProj, downProj; // (I, C), (I, C), (C, I)
 
     // The quantizable linears by their Hugging Face suffix ("self_attn.q_proj", ...), in
     // execution order; pointers into this struct.
     std::vector<std::pair<std::string, torch::Tensor*>> linears();
+
+    // Linears cast to the compute dtype, made by blockForward on first use and reused while
+    // the tensors above are unchanged (same tensor, same in-place version). Copies of this
+    // struct share it; it re-validates on every use, so replacing a linear is always seen.
+    struct ComputeCache;
+    mutable std::shared_ptr<ComputeCache> computeCache;
 };
 
 // cos/sin tables for positions [0, T): each (T, D).
@@ -55,9 +61,10 @@ public:
     const ForwardOptions& options() const { return m_options; }
     int64_t numBlocks() const { return config().numLayers; }
 
-    torch::Tensor embed(const torch::Tensor& ids) const; // (B,T) int64 -> (B,T,C) fp32
-    BlockWeights loadBlock(int64_t i) const;             // validates every shape
-    RopeTables rope(int64_t seqlen) const;               // honours rope_theta and rope_scaling
+    // (B,T) integer ids -> (B,T,C) fp32; gathers only the needed rows from the mapping.
+    torch::Tensor embed(const torch::Tensor& ids) const;
+    BlockWeights loadBlock(int64_t i) const; // validates every shape
+    RopeTables rope(int64_t seqlen) const;   // honours rope_theta and rope_scaling
     // (B,T,C) -> (B,T,C); positions start at 0 for every row.
     torch::Tensor blockForward(const BlockWeights& w, const torch::Tensor& h,
                                const RopeTables& rope) const;
@@ -70,11 +77,17 @@ public:
     torch::Tensor loadTensor(const std::string& name, const std::vector<int64_t>& shape) const;
 
 private:
+    struct HeadState;
+    const TensorInfo& checkedInfo(const std::string& name, const std::vector<int64_t>& shape) const;
+    std::string configPath() const;
+    void validateConfig() const;
+    const HeadState& head() const;
+
     std::shared_ptr<const Checkpoint> m_checkpoint;
     ForwardOptions m_options;
-    mutable torch::Tensor m_embedding; // (V,C), loaded on first use
-    mutable torch::Tensor m_finalNorm; // (C)
-    mutable torch::Tensor m_lmHead;    // (V,C); the embedding when tied
+    // Final norm and output head (the embedding when tied), loaded on first use; shared by
+    // copies of the model and guarded by a mutex so const methods may run concurrently.
+    std::shared_ptr<HeadState> m_head;
 };
 
 } // namespace ptq

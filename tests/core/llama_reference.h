@@ -1,0 +1,312 @@
+#pragma once
+// A slow, obvious float64 LLaMA-family forward pass for the tests: plain loops over
+// std::vector<double>, no libtorch. It reads the weights back from model.safetensors with its
+// own F32/F16/BF16 decoding and takes the ModelConfig the test wrote (not the one parsed back),
+// so a bug in the reader, the config parser or the torch forward cannot cancel itself out.
+//
+// Semantics follow transformers' modeling_llama / modeling_mistral / modeling_qwen2:
+// RMSNorm x * rsqrt(mean(x^2) + eps) * w; RoPE in the rotate_half layout with
+// inv_freq_i = theta^(-2i/d) (llama3 and linear scaling per modeling_rope_utils.py);
+// causal softmax attention with kv head h / (H/KV); optional sliding window
+// (i attends j when i - window < j <= i); SwiGLU MLP down(silu(gate(x)) * up(x)).
+
+#include "io/safetensors.h"
+#include "model/checkpoint_writer.h"
+#include "model/config.h"
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ptq::testing {
+
+// A fresh folder under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+public:
+    explicit TempDir(const std::string& tag)
+    {
+        static std::atomic<int> counter{0};
+        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+        m_path = (std::filesystem::temp_directory_path() /
+                  ("ptq-" + tag + "-" + std::to_string(stamp) + "-" + std::to_string(counter++)))
+                     .string();
+        std::filesystem::create_directories(m_path);
+    }
+    ~TempDir()
+    {
+        std::error_code ec;
+        std::filesystem::remove_all(m_path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return m_path; }
+    std::string sub(const std::string& name) const { return m_path + "/" + name; }
+
+private:
+    std::string m_path;
+};
+
+// IEEE binary16 -> double, by its definition (sign, 5-bit exponent, 10-bit fraction).
+inline double halfToDouble(uint16_t h)
+{
+    const int sign = (h >> 15) & 1;
+    const int exponent = (h >> 10) & 0x1f;
+    const int fraction = h & 0x3ff;
+    double v;
+    if (exponent == 0)
+        v = std::ldexp(fraction, -24); // subnormal: fraction * 2^-14 / 1024
+    else if (exponent == 31)
+        v = fraction ? NAN : INFINITY;
+    else
+        v = std::ldexp(1024 + fraction, exponent - 25);
+    return sign ? -v : v;
+}
+
+// bfloat16 is the upper half of an IEEE binary32.
+inline double bf16ToDouble(uint16_t b)
+{
+    const uint32_t bits = static_cast<uint32_t>(b) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+using RefWeights = std::map<std::string, std::vector<double>>;
+
+inline RefWeights readWeightsAsDouble(const std::string& safetensorsPath)
+{
+    SafetensorsFile file(safetensorsPath);
+    RefWeights out;
+    for (const TensorInfo& t : file.tensors()) {
+        const uint8_t* p = file.data(t);
+        std::vector<double> v(static_cast<std::size_t>(t.numel()));
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (t.dtype == DType::F32) {
+                float f;
+                std::memcpy(&f, p + 4 * i, 4);
+                v[i] = f;
+            } else {
+                uint16_t u;
+                std::memcpy(&u, p + 2 * i, 2);
+                if (t.dtype == DType::F16)
+                    v[i] = halfToDouble(u);
+                else if (t.dtype == DType::BF16)
+                    v[i] = bf16ToDouble(u);
+                else
+                    throw std::runtime_error("reference: unsupported dtype of " + t.name);
+            }
+        }
+        out[t.name] = std::move(v);
+    }
+    return out;
+}
+
+inline const std::vector<double>& refTensor(const RefWeights& w, const std::string& name)
+{
+    auto it = w.find(name);
+    if (it == w.end())
+        throw std::runtime_error("reference: missing tensor " + name);
+    return it->second;
+}
+
+// y (out) = W (out,in) x (in) + bias (out, optional)
+inline std::vector<double> refLinear(const std::vector<double>& weight,
+                                     const std::vector<double>* bias, const std::vector<double>& x,
+                                     std::size_t out)
+{
+    const std::size_t in = x.size();
+    std::vector<double> y(out, 0.0);
+    for (std::size_t o = 0; o < out; ++o) {
+        double s = bias ? (*bias)[o] : 0.0;
+        for (std::size_t i = 0; i < in; ++i)
+            s += weight[o * in + i] * x[i];
+        y[o] = s;
+    }
+    return y;
+}
+
+inline std::vector<double> refRmsNorm(const std::vector<double>& x, const std::vector<double>& w,
+                                      double eps)
+{
+    double ss = 0;
+    for (double v : x)
+        ss += v * v;
+    const double scale = 1.0 / std::sqrt(ss / x.size() + eps);
+    std::vector<double> y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+        y[i] = x[i] * scale * w[i];
+    return y;
+}
+
+// RoPE inverse frequencies with the config's scaling, element by element.
+inline std::vector<double> refInverseFrequencies(const ModelConfig& c)
+{
+    const int64_t d = c.headDim;
+    std::vector<double> inv(d / 2);
+    const auto& rs = c.ropeScaling;
+    for (int64_t i = 0; i < d / 2; ++i) {
+        double f = 1.0 / std::pow(c.ropeTheta, (2.0 * i) / d);
+        if (rs.type == "llama3") {
+            const double ctx = static_cast<double>(rs.originalMaxPositionEmbeddings);
+            const double wavelen = 2 * M_PI / f;
+            if (wavelen > ctx / rs.lowFreqFactor) {
+                f = f / rs.factor;
+            } else if (wavelen >= ctx / rs.highFreqFactor) {
+                const double smooth =
+                    (ctx / wavelen - rs.lowFreqFactor) / (rs.highFreqFactor - rs.lowFreqFactor);
+                f = (1 - smooth) * f / rs.factor + smooth * f;
+            }
+        }
+        inv[i] = f;
+    }
+    return inv;
+}
+
+// Rotates one head vector x (D) at position pos in the rotate_half layout.
+inline void refRope(double* x, int64_t d, int64_t pos, const std::vector<double>& inv,
+                    const ModelConfig& c)
+{
+    const double p = c.ropeScaling.type == "linear" ? pos / c.ropeScaling.factor : double(pos);
+    for (int64_t j = 0; j < d / 2; ++j) {
+        const double a = p * inv[j], cs = std::cos(a), sn = std::sin(a);
+        const double x1 = x[j], x2 = x[j + d / 2];
+        x[j] = x1 * cs - x2 * sn;
+        x[j + d / 2] = x2 * cs + x1 * sn;
+    }
+}
+
+using Rows = std::vector<std::vector<double>>; // [t][channel]
+
+// Self-attention of one sequence: normed input rows (T,C) -> o_proj output rows (T,C).
+inline Rows refAttention(const ModelConfig& c, const RefWeights& w, const std::string& p,
+                         const Rows& x)
+{
+    const int64_t t = x.size(), heads = c.numHeads, kvh = c.numKvHeads, d = c.headDim;
+    const auto inv = refInverseFrequencies(c);
+    auto bias = [&](const char* n) { return c.attentionBias ? &refTensor(w, p + n) : nullptr; };
+    Rows q(t), k(t), v(t);
+    for (int64_t i = 0; i < t; ++i) {
+        q[i] = refLinear(refTensor(w, p + "self_attn.q_proj.weight"), bias("self_attn.q_proj.bias"),
+                         x[i], heads * d);
+        k[i] = refLinear(refTensor(w, p + "self_attn.k_proj.weight"), bias("self_attn.k_proj.bias"),
+                         x[i], kvh * d);
+        v[i] = refLinear(refTensor(w, p + "self_attn.v_proj.weight"), bias("self_attn.v_proj.bias"),
+                         x[i], kvh * d);
+        for (int64_t h = 0; h < heads; ++h)
+            refRope(&q[i][h * d], d, i, inv, c);
+        for (int64_t h = 0; h < kvh; ++h)
+            refRope(&k[i][h * d], d, i, inv, c);
+    }
+    Rows out(t);
+    for (int64_t i = 0; i < t; ++i) {
+        std::vector<double> attn(heads * d, 0.0);
+        for (int64_t h = 0; h < heads; ++h) {
+            const int64_t g = h / (heads / kvh);
+            const int64_t first =
+                c.slidingWindow > 0 ? std::max<int64_t>(0, i - c.slidingWindow + 1) : 0;
+            std::vector<double> s;
+            double mx = -INFINITY;
+            for (int64_t j = first; j <= i; ++j) {
+                double dot = 0;
+                for (int64_t e = 0; e < d; ++e)
+                    dot += q[i][h * d + e] * k[j][g * d + e];
+                s.push_back(dot / std::sqrt(double(d)));
+                mx = std::max(mx, s.back());
+            }
+            double z = 0;
+            for (double& e : s)
+                z += (e = std::exp(e - mx));
+            for (int64_t j = first; j <= i; ++j)
+                for (int64_t e = 0; e < d; ++e)
+                    attn[h * d + e] += s[j - first] / z * v[j][g * d + e];
+        }
+        out[i] =
+            refLinear(refTensor(w, p + "self_attn.o_proj.weight"), nullptr, attn, c.hiddenSize);
+    }
+    return out;
+}
+
+inline std::vector<double> refMlp(const ModelConfig& c, const RefWeights& w, const std::string& p,
+                                  const std::vector<double>& x)
+{
+    auto g = refLinear(refTensor(w, p + "mlp.gate_proj.weight"), nullptr, x, c.intermediateSize);
+    auto u = refLinear(refTensor(w, p + "mlp.up_proj.weight"), nullptr, x, c.intermediateSize);
+    for (std::size_t i = 0; i < g.size(); ++i)
+        g[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
+    return refLinear(refTensor(w, p + "mlp.down_proj.weight"), nullptr, g, c.hiddenSize);
+}
+
+// Logits of one sequence: [t][vocab].
+inline Rows refSequenceLogits(const ModelConfig& c, const RefWeights& w,
+                              const std::vector<int64_t>& ids)
+{
+    const std::size_t hidden = c.hiddenSize;
+    const auto& emb = refTensor(w, "model.embed_tokens.weight");
+    Rows h(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        h[i].assign(emb.begin() + ids[i] * hidden, emb.begin() + (ids[i] + 1) * hidden);
+    for (int64_t l = 0; l < c.numLayers; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        Rows x(h.size());
+        for (std::size_t i = 0; i < h.size(); ++i)
+            x[i] = refRmsNorm(h[i], refTensor(w, p + "input_layernorm.weight"), c.rmsNormEps);
+        const Rows a = refAttention(c, w, p, x);
+        for (std::size_t i = 0; i < h.size(); ++i) {
+            for (std::size_t e = 0; e < hidden; ++e)
+                h[i][e] += a[i][e];
+            const auto m =
+                refMlp(c, w, p,
+                       refRmsNorm(h[i], refTensor(w, p + "post_attention_layernorm.weight"),
+                                  c.rmsNormEps));
+            for (std::size_t e = 0; e < hidden; ++e)
+                h[i][e] += m[e];
+        }
+    }
+    const auto& head =
+        refTensor(w, c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+    Rows logits(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i)
+        logits[i] = refLinear(head, nullptr,
+                              refRmsNorm(h[i], refTensor(w, "model.norm.weight"), c.rmsNormEps),
+                              c.vocabSize);
+    return logits;
+}
+
+// Random weights at scales that make every part of the block matter: q/k large enough for
+// peaked attention (so RoPE and masking change the result clearly), the other linears
+// large enough that attention and MLP outputs are comparable to the residual stream.
+inline std::map<std::string, torch::Tensor> testWeights(const ModelConfig& c, uint64_t seed,
+                                                        double qkScale = 10.0)
+{
+    auto w = randomLlamaWeights(c, seed);
+    for (auto& [name, t] : w) {
+        if (name.find("q_proj.weight") != std::string::npos ||
+            name.find("k_proj.weight") != std::string::npos)
+            t.mul_(qkScale);
+        else if (name.find("proj.weight") != std::string::npos || name == "lm_head.weight")
+            t.mul_(5.0);
+    }
+    return w;
+}
+
+// max |a - b| / max |b|, b the reference.
+inline double relativeMaxError(const std::vector<double>& a, const std::vector<double>& b)
+{
+    double diff = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff = std::max(diff, std::abs(a[i] - b[i]));
+        scale = std::max(scale, std::abs(b[i]));
+    }
+    return diff / scale;
+}
+
+} // namespace ptq::testing
