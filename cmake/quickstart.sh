@@ -29,7 +29,7 @@ packages=(
     build-essential cmake ninja-build pkg-config git
     libtorch-dev libopenblas0
     qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6svg6-dev libgl-dev
-    libqcustomplot-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libpcre2-dev libicu-dev
+    libqcustomplot-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libpcre2-dev libicu-dev zlib1g-dev
     libgtest-dev poppler-utils xvfb xauth
 )
 # Japanese and Chinese glyphs for the translated GUI; the tests do not draw them.
