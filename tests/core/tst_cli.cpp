@@ -129,7 +129,7 @@ TEST_F(CliTest, EvalReportsPerplexityAsJson)
     // The text is ~5.1 KB of bytes plus BOS: floor(tokens / 256) windows, 255 scored each.
     EXPECT_EQ(windows, j.at("tokens_in_text").get<int64_t>() / 256);
     EXPECT_EQ(j.at("tokens_scored").get<int64_t>(), windows * 255);
-    // A bigram model evaluated on its own training text is far better than uniform (259)
+    // A bigram model evaluated on its own training text is far better than uniform (260 tokens)
     // and no better than the 1-byte-per-token entropy floor of English (> 2).
     EXPECT_GT(ppl, 2.0);
     EXPECT_LT(ppl, 30.0);

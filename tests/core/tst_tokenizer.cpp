@@ -99,8 +99,9 @@ void checkAgainstReference(const std::string& name)
     // Byte-level BPE gives back exactly what the model saw: the text after the normalizer.
     const Json& normalizer = tokenizerJson.at("normalizer");
     const bool nfc = normalizer.is_object() && normalizer.value("type", "") == "NFC";
-    if (tok.kind() == "byte-level BPE")
+    if (tok.kind() == "byte-level BPE") {
         EXPECT_TRUE(normalizer.is_null() || nfc) << name << ": a normalizer this test ignores";
+    }
 
     const Json& cases = r.at("cases");
     const size_t wikiLines = r.at("wiki_lines");
