@@ -1,7 +1,8 @@
 // ptq-workbench: the GUI. Thin: settings, language, command line, then the main window.
 //
 //   ptq-workbench [MODEL_DIR]                 opens the window, optionally with a model
-//   ptq-workbench --headless-plot CSV OUT     writes a size-vs-metric plot and exits
+//   ptq-workbench --headless-plot CSV OUT [Y_TITLE]
+//                                            writes a size-vs-metric plot and exits
 //
 // The headless mode needs no display: it selects the offscreen platform itself unless
 // QT_QPA_PLATFORM says otherwise.
@@ -33,17 +34,19 @@ bool wantsHeadlessPlot(int argc, char** argv)
 
 int runHeadlessPlot(const QStringList& args)
 {
-    // args: program --headless-plot CSV OUT
-    if (args.size() != 4 || args[1] != QLatin1String("--headless-plot")) {
+    // args: program --headless-plot CSV OUT [Y_TITLE]
+    if (args.size() < 4 || args.size() > 5 || args[1] != QLatin1String("--headless-plot")) {
         std::cerr << qPrintable(QCoreApplication::translate(
-                         "main", "usage: ptq-workbench --headless-plot CSV OUT(.png|.svg|.pdf)"))
+                         "main",
+                         "usage: ptq-workbench --headless-plot CSV OUT(.png|.svg|.pdf) [Y_TITLE]"))
                   << "\n";
         return 2;
     }
     try {
         const QVector<ptq::PlotPoint> points = ptq::readPlotCsv(args[2]);
         QString error;
-        if (!ptq::renderDemoPlot(points, args[3], &error)) {
+        const QString yTitle = args.size() == 5 ? args[4] : QString();
+        if (!ptq::renderDemoPlot(points, args[3], &error, yTitle)) {
             std::cerr << "ptq-workbench: " << qPrintable(error) << "\n";
             return 1;
         }

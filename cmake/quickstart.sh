@@ -67,9 +67,9 @@ run_demo() {
         exec "$build/app/ptq-workbench" "$out/default-F32"
     fi
     QT_QPA_PLATFORM=offscreen "$build/app/ptq-workbench" \
-        --headless-plot "$out/results.csv" "$out/pareto.png"
+        --headless-plot "$out/results.csv" "$out/pareto.png" "Perplexity"
     QT_QPA_PLATFORM=offscreen "$build/app/ptq-workbench" \
-        --headless-plot "$out/results.csv" "$out/pareto.svg"
+        --headless-plot "$out/results.csv" "$out/pareto.svg" "Perplexity"
     echo "==> plot: $out/pareto.png (and pareto.svg)"
 }
 

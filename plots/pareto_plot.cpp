@@ -1,6 +1,7 @@
 #include "pareto_plot.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace ptq {
@@ -84,8 +85,10 @@ void ParetoPlot::rebuild()
     m_frontGraph->setData(fx, fy, true);
 
     rescaleAxes();
-    // Leave room for the labels and markers at the edges.
-    xAxis->scaleRange(1.15, xAxis->range().center());
+    // Leave room for the markers at the edges and for the labels, drawn right of each point.
+    const QCPRange xr = xAxis->range();
+    const double span = xr.size() > 0 ? xr.size() : std::max(1.0, std::abs(xr.lower));
+    xAxis->setRange(xr.lower - 0.08 * span, xr.upper + 0.35 * span);
     yAxis->scaleRange(1.15, yAxis->range().center());
     replot(rpQueuedReplot);
 }

@@ -135,7 +135,8 @@ bool exportPlot(QCustomPlot* plot, const QString& path, PlotFormat format, doubl
     return true;
 }
 
-bool renderDemoPlot(const QVector<PlotPoint>& points, const QString& path, QString* error)
+bool renderDemoPlot(const QVector<PlotPoint>& points, const QString& path, QString* error,
+                    const QString& yTitle)
 {
     const std::optional<PlotFormat> format = plotFormatFromPath(path);
     if (!format) {
@@ -147,7 +148,8 @@ bool renderDemoPlot(const QVector<PlotPoint>& points, const QString& path, QStri
     }
     ParetoPlot plot;
     plot.setAxisTitles(QCoreApplication::translate("ptq::PlotExport", "Size (MB)"),
-                       QCoreApplication::translate("ptq::PlotExport", "Metric"));
+                       yTitle.isEmpty() ? QCoreApplication::translate("ptq::PlotExport", "Metric")
+                                        : yTitle);
     plot.setPoints(points);
     return exportPlot(&plot, path, *format, 6.0, 150, 0.625, error);
 }

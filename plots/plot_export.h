@@ -31,7 +31,8 @@ bool exportPlot(QCustomPlot* plot, const QString& path, PlotFormat format, doubl
                 int dpi, double aspect = 0.625, QString* error = nullptr);
 
 // The headless demo: a ParetoPlot of the points, format from the extension, 6 in at 150 dpi.
-bool renderDemoPlot(const QVector<PlotPoint>& points, const QString& path,
-                    QString* error = nullptr);
+// yTitle names the metric axis ("Metric" when empty).
+bool renderDemoPlot(const QVector<PlotPoint>& points, const QString& path, QString* error = nullptr,
+                    const QString& yTitle = QString());
 
 } // namespace ptq
