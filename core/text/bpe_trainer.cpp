@@ -44,6 +44,7 @@ bool isReservedName(const std::string& s)
 struct Word {
     std::vector<int32_t> symbols;
     long long count = 0;
+    long long fallbackTokens = 0; // byte tokens of the characters outside the base set
 };
 
 // The training state: symbols, words as symbol sequences, pair counts, and for each pair
@@ -205,6 +206,70 @@ std::vector<char32_t> chooseBaseCharacters(const std::map<char32_t, long long>& 
     return base;
 }
 
+// Symbols for the base characters (ids in `base` order) and every word as symbols.
+MergeState initialState(const std::vector<std::pair<std::string, long long>>& sortedWords,
+                        const std::vector<char32_t>& base)
+{
+    MergeState state;
+    std::unordered_map<char32_t, int32_t> charIds;
+    for (char32_t cp : base) {
+        std::string s;
+        appendUtf8(s, cp);
+        charIds[cp] = int32_t(state.symbols.size());
+        state.symbolIds.emplace(s, int32_t(state.symbols.size()));
+        state.symbols.push_back(s);
+    }
+    for (const auto& [text, count] : sortedWords) {
+        Word word;
+        word.count = count;
+        for (char32_t cp : codePoints(text)) {
+            const auto it = charIds.find(cp);
+            word.symbols.push_back(it == charIds.end() ? kUnknown : it->second);
+            if (it == charIds.end()) // one byte token per UTF-8 byte
+                word.fallbackTokens += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        }
+        state.words.push_back(std::move(word));
+    }
+    state.countInitialPairs();
+    return state;
+}
+
+// The merge loop: best pair first, until the pieces fill the budget or no pair repeats.
+std::vector<std::pair<std::string, std::string>> runMerges(MergeState& state, size_t pieceBudget,
+                                                           const BpeTrainerConfig& config,
+                                                           const ProgressFn& progress)
+{
+    std::vector<std::pair<std::string, std::string>> merges;
+    const long long expected = (long long)(pieceBudget - state.symbols.size());
+    std::unordered_set<uint64_t> banned;
+    while (state.symbols.size() < pieceBudget && !state.empty()) {
+        const auto top = state.pop();
+        const auto it = state.pairCounts.find(top.key);
+        if (it == state.pairCounts.end() || it->second != top.count || banned.count(top.key))
+            continue; // stale entry
+        if (top.count < 2)
+            break; // a pair seen once teaches nothing about unseen text
+        const std::string& left = state.symbols[size_t(pairLeft(top.key))];
+        const std::string& right = state.symbols[size_t(pairRight(top.key))];
+        const std::string merged = left + right;
+        if (isReservedName(merged)) {
+            banned.insert(top.key);
+            continue;
+        }
+        merges.emplace_back(left, right);
+        // Different pairs may spell the same piece ("a"+"bc", "ab"+"c"): one symbol.
+        auto [idIt, isNew] = state.symbolIds.emplace(merged, int32_t(state.symbols.size()));
+        if (isNew)
+            state.symbols.push_back(merged);
+        state.applyMerge(top.key, idIt->second);
+        const long long done = (long long)merges.size();
+        if (config.progressEvery > 0 && done % config.progressEvery == 0)
+            reportProgress(progress, {"bpe", "merge " + std::to_string(done), done, expected});
+    }
+    reportProgress(progress, {"bpe", "done", (long long)merges.size(), (long long)merges.size()});
+    return merges;
+}
+
 } // namespace
 
 std::vector<std::string> splitTrainingWords(std::string_view text)
@@ -261,69 +326,25 @@ BpeTrainerResult BpeTrainer::train(const BpeTrainerConfig& config, const Progres
     std::vector<std::pair<std::string, long long>> sortedWords(m_words.begin(), m_words.end());
     std::sort(sortedWords.begin(), sortedWords.end());
     std::map<char32_t, long long> charCounts;
-    std::vector<std::vector<char32_t>> wordChars;
     for (const auto& [word, count] : sortedWords) {
-        wordChars.push_back(codePoints(word));
-        for (char32_t cp : wordChars.back())
+        for (char32_t cp : codePoints(word))
             charCounts[cp] += count;
     }
     const std::vector<char32_t> base =
         chooseBaseCharacters(charCounts, config.characterCoverage, pieceBudget);
-
-    MergeState state;
-    for (char32_t cp : base) {
-        std::string s;
-        appendUtf8(s, cp);
-        state.symbolIds.emplace(s, int32_t(state.symbols.size()));
-        state.symbols.push_back(s);
-    }
-    std::unordered_map<char32_t, int32_t> charIds;
-    for (size_t i = 0; i < base.size(); ++i)
-        charIds[base[i]] = int32_t(i);
-    for (size_t w = 0; w < sortedWords.size(); ++w) {
-        Word word;
-        word.count = sortedWords[w].second;
-        for (char32_t cp : wordChars[w]) {
-            const auto it = charIds.find(cp);
-            word.symbols.push_back(it == charIds.end() ? kUnknown : it->second);
-        }
-        state.words.push_back(std::move(word));
-    }
-    wordChars.clear();
-    state.countInitialPairs();
+    MergeState state = initialState(sortedWords, base);
 
     BpeTrainerResult result;
     result.baseCharacters = int(base.size());
     result.droppedCharacters =
         int(charCounts.size()) - int(base.size()) + (charCounts.count(kMetaspaceCp) ? 0 : 1);
-    const long long expectedMerges = (long long)(pieceBudget - base.size());
-    std::unordered_set<uint64_t> banned;
-    while (state.symbols.size() < pieceBudget && !state.empty()) {
-        const auto top = state.pop();
-        const auto it = state.pairCounts.find(top.key);
-        if (it == state.pairCounts.end() || it->second != top.count || banned.count(top.key))
-            continue; // stale entry
-        if (top.count < 2)
-            break; // a pair seen once teaches nothing about unseen text
-        const std::string& left = state.symbols[size_t(pairLeft(top.key))];
-        const std::string& right = state.symbols[size_t(pairRight(top.key))];
-        const std::string merged = left + right;
-        if (isReservedName(merged)) {
-            banned.insert(top.key);
-            continue;
-        }
-        result.spec.merges.emplace_back(left, right);
-        auto [idIt, isNew] = state.symbolIds.emplace(merged, int32_t(state.symbols.size()));
-        if (isNew)
-            state.symbols.push_back(merged);
-        state.applyMerge(top.key, idIt->second);
-        ++result.merges;
-        if (config.progressEvery > 0 && result.merges % config.progressEvery == 0)
-            reportProgress(progress, {"bpe", "merge " + std::to_string(result.merges),
-                                      result.merges, expectedMerges});
+    result.spec.merges = runMerges(state, pieceBudget, config, progress);
+    result.merges = int(result.spec.merges.size());
+    for (const Word& word : state.words) {
+        const auto known = std::count_if(word.symbols.begin(), word.symbols.end(),
+                                         [](int32_t id) { return id != kUnknown; });
+        result.trainingTokens += (known + word.fallbackTokens) * word.count;
     }
-    reportProgress(progress, {"bpe", "done", result.merges, result.merges});
-
     result.spec.pieces = state.symbols;
     result.spec.addBos = config.addBos;
     result.spec.addEos = config.addEos;

@@ -46,7 +46,10 @@ struct BpeTrainerResult {
     int merges = 0;
     long long distinctWords = 0;
     long long textBytes = 0; // UTF-8 bytes of the added text, before normalisation
-    double seconds = 0;      // training time (counting words not included)
+    // Tokens of the added text under the learned merges (byte fallback counted per byte):
+    // encoding the same text with the written tokenizer gives exactly this many.
+    long long trainingTokens = 0;
+    double seconds = 0; // training time (counting words not included)
 };
 
 class BpeTrainer {
