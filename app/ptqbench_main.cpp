@@ -28,6 +28,17 @@ commands:
         write the built-in byte-level bigram LLaMA checkpoint learned from FILE
   demo  --out DIR --text FILE [--seqlen N]
         build the default model in three dtypes, evaluate them, write DIR/results.csv
+  train --tokenizer DIR --train FILE --valid FILE --out DIR [--hidden N] [--layers N]
+        [--heads N] [--kv-heads N] [--intermediate N] [--tie] [--seqlen N] [--batch N]
+        [--steps N] [--lr X] [--min-lr-ratio X] [--warmup N] [--weight-decay X]
+        [--grad-clip X] [--seed S] [--eval-every N] [--eval-batches N]
+        [--checkpoint-every N] [--dtype F32|BF16|F16] [--threads N (default 1)] [--resume]
+        [--quiet]
+        train a LLaMA-architecture model from scratch (AdamW, warmup + cosine schedule);
+        DIR gets config.json, model.safetensors, the tokenizer, train_log.csv,
+        valid_log.csv and a resumable train_state/ (Ctrl-C saves it; --resume continues)
+  train-tokenizer --text FILE --out DIR [--vocab N] [--coverage X]
+        learn a SentencePiece-style byte-fallback BPE tokenizer (default 4096 pieces)
 )";
 
 } // namespace
@@ -49,6 +60,10 @@ int main(int argc, char** argv)
             return ptq::cli::runMakeDefault(args);
         if (command == "demo")
             return ptq::cli::runDemo(args);
+        if (command == "train")
+            return ptq::cli::runTrain(args);
+        if (command == "train-tokenizer")
+            return ptq::cli::runTrainTokenizer(args);
         std::fprintf(stderr, "ptqbench: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const ptq::cli::UsageError& e) {

@@ -11,5 +11,7 @@ int runInfo(const std::vector<std::string>& args);
 int runEval(const std::vector<std::string>& args);
 int runMakeDefault(const std::vector<std::string>& args);
 int runDemo(const std::vector<std::string>& args);
+int runTrain(const std::vector<std::string>& args);
+int runTrainTokenizer(const std::vector<std::string>& args);
 
 } // namespace ptq::cli

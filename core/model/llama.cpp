@@ -1,5 +1,6 @@
 #include "model/llama.h"
 
+#include "model/llama_ops.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -64,38 +65,6 @@ torch::Tensor tensorFromBytes(const uint8_t* p, torch::ScalarType type,
     raw = torch::empty(shape, torch::TensorOptions(type));
     std::memcpy(raw.data_ptr(), p, static_cast<std::size_t>(raw.numel()) * elem);
     return raw.to(torch::kFloat);
-}
-
-// HF LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * weight, in fp32.
-torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps)
-{
-    auto scale = x.square().mean(-1, true).add_(eps).rsqrt_();
-    return x * scale * weight;
-}
-
-// HF rotate_half convention: the two halves of the head dimension form the pairs.
-// x (B,T,N,D) fp32; tables (>=T, D) with cos[:, :D/2] == cos[:, D/2:].
-torch::Tensor applyRope(const torch::Tensor& x, const RopeTables& rope)
-{
-    const int64_t t = x.size(1);
-    const int64_t half = x.size(3) / 2;
-    auto c = rope.cos.narrow(0, 0, t).narrow(1, 0, half).view({1, t, 1, half});
-    auto s = rope.sin.narrow(0, 0, t).narrow(1, 0, half).view({1, t, 1, half});
-    auto x1 = x.narrow(3, 0, half);
-    auto x2 = x.narrow(3, half, half);
-    return torch::cat({x1 * c - x2 * s, x2 * c + x1 * s}, 3);
-}
-
-// (Tc,Tk) true where query q0+r may not see key k0+c: causal, plus Mistral's sliding window
-// (token i sees j when i - window < j <= i).
-torch::Tensor blockedMask(int64_t q0, int64_t tc, int64_t k0, int64_t tk, int64_t window)
-{
-    auto rows = torch::arange(q0, q0 + tc, torch::kLong).unsqueeze(1);
-    auto cols = torch::arange(k0, k0 + tk, torch::kLong).unsqueeze(0);
-    auto blocked = cols.gt(rows);
-    if (window > 0)
-        blocked.logical_or_(cols.le(rows - window));
-    return blocked;
 }
 
 } // namespace
@@ -186,8 +155,8 @@ torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
             y.add_(bias);
         return y.view({b, t, n, d}); // (B,T,N,D) fp32
     };
-    auto q = applyRope(project(0, w.qBias, heads), rope);
-    auto k = applyRope(project(1, w.kBias, kvHeads), rope);
+    auto q = llama::applyRope(project(0, w.qBias, heads), rope);
+    auto k = llama::applyRope(project(1, w.kBias, kvHeads), rope);
     auto v = project(2, w.vBias, kvHeads);
 
     // Grouped-query layout: query head h = kv * rep + r uses kv head h / rep (HF repeat_kv),
@@ -215,7 +184,7 @@ torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
         // in fp32 and rounds once, bit-identical to softmax(scores.float()).bfloat16() (checked
         // on 16M random scores) at a third of the time, and p.v needs bf16 probabilities.
         auto scores = torch::matmul(qc, kc.transpose(1, 2)).view({b * kvHeads, rep, tc, tk});
-        scores.masked_fill_(blockedMask(q0, tc, kBegin, tk, window),
+        scores.masked_fill_(llama::blockedMask(q0, tc, kBegin, tk, window),
                             -std::numeric_limits<float>::infinity());
         auto probs = torch::softmax(scores, -1).view({b * kvHeads, rep * tc, tk});
         auto o = torch::matmul(probs, vc).view({b, kvHeads, rep, tc, d});
@@ -229,10 +198,10 @@ torch::Tensor blockChunk(const ModelConfig& cfg, const BlockWeights& w,
                          const RopeTables& rope, torch::ScalarType dtype)
 {
     const double eps = cfg.rmsNormEps;
-    auto x = rmsNorm(h, w.inputNorm, eps).to(dtype);
+    auto x = llama::rmsNorm(h, w.inputNorm, eps).to(dtype);
     auto attn = attention(cfg, w, lin, x, rope, dtype);
     auto h1 = h + torch::linear(attn, lin[3]).to(torch::kFloat); // residual in fp32
-    auto x2 = rmsNorm(h1, w.postNorm, eps).to(dtype);
+    auto x2 = llama::rmsNorm(h1, w.postNorm, eps).to(dtype);
     auto act = torch::linear(x2, lin[4]);
     torch::silu_(act).mul_(torch::linear(x2, lin[5]));
     h1.add_(torch::linear(act, lin[6]).to(torch::kFloat));
@@ -377,31 +346,7 @@ BlockWeights LlamaModel::loadBlock(int64_t i) const
 
 RopeTables LlamaModel::rope(int64_t seqlen) const
 {
-    const auto& c = config();
-    const auto& rs = c.ropeScaling;
-    const int64_t half = c.headDim / 2;
-    // inv_freq_i = theta^(-2i/d), in double; the tables are rounded to fp32 once at the end.
-    auto inv = torch::arange(half, torch::kDouble).mul_(2.0 / c.headDim);
-    inv = torch::pow(c.ropeTheta, inv).reciprocal_();
-    auto pos = torch::arange(seqlen, torch::kDouble);
-    if (rs.type == "linear") {
-        pos.div_(rs.factor);
-    } else if (rs.type == "llama3") {
-        // transformers' _compute_llama3_parameters: long wavelengths are divided by the
-        // factor, short ones kept, the band between interpolated smoothly.
-        const double oldCtx = static_cast<double>(rs.originalMaxPositionEmbeddings);
-        const double lowWavelen = oldCtx / rs.lowFreqFactor;
-        const double highWavelen = oldCtx / rs.highFreqFactor;
-        auto wavelen = (2.0 * M_PI) / inv;
-        auto smooth =
-            (oldCtx / wavelen - rs.lowFreqFactor) / (rs.highFreqFactor - rs.lowFreqFactor);
-        auto mid = (1.0 - smooth) * inv / rs.factor + smooth * inv;
-        auto scaled = torch::where(wavelen.gt(lowWavelen), inv / rs.factor, mid);
-        inv = torch::where(wavelen.lt(highWavelen), inv, scaled);
-    }
-    auto freqs = torch::outer(pos, inv); // (T, D/2)
-    auto emb = torch::cat({freqs, freqs}, 1);
-    return {emb.cos().to(torch::kFloat), emb.sin().to(torch::kFloat)};
+    return llama::ropeTables(config(), seqlen);
 }
 
 torch::Tensor LlamaModel::blockForward(const BlockWeights& w, const torch::Tensor& h,
@@ -447,7 +392,7 @@ const LlamaModel::HeadState& LlamaModel::head() const
 torch::Tensor LlamaModel::finalNorm(const torch::Tensor& h) const
 {
     torch::NoGradGuard noGrad;
-    return rmsNorm(h, head().finalNorm, config().rmsNormEps);
+    return llama::rmsNorm(h, head().finalNorm, config().rmsNormEps);
 }
 
 torch::Tensor LlamaModel::lmHead(const torch::Tensor& h) const

@@ -1,0 +1,69 @@
+#pragma once
+// A differentiable LLaMA for training, with the inference forward's math (model/llama_ops):
+//   ids (B,T) --embed--> h (B,T,C) --L blocks--> rms --lm_head--> logits (B,T,V)
+// Parameters are plain fp32 tensors with requires_grad, named as in a Hugging Face
+// checkpoint ("model.layers.0.self_attn.q_proj.weight", ...), so saving the model is
+// writeLlamaCheckpoint(dir, config, stateDict()) and LlamaModel reads it back.
+
+#include "model/config.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ptq {
+
+struct RopeTables; // model/llama.h
+
+class LlamaTrainModel {
+public:
+    // Validates the config (ptq::Error naming "model config" and the key) and draws the
+    // initial weights from `seed`: N(0, 0.02) for linears and embeddings, the residual
+    // output projections (o_proj, down_proj) scaled by 1/sqrt(2 * layers) (GPT-2), norms 1,
+    // biases 0.
+    LlamaTrainModel(const ModelConfig& config, uint64_t seed);
+
+    const ModelConfig& config() const { return m_config; }
+
+    // (B,T) integer ids -> (B,T,V) fp32 logits, recording the graph when grad mode is on.
+    torch::Tensor forward(const torch::Tensor& ids) const;
+    // Mean next-token NLL (nats) of windows (B,T+1): inputs [:, :T], targets [:, 1:].
+    torch::Tensor loss(const torch::Tensor& windows) const;
+
+    // In a fixed order (embedding, blocks in order, final norm, head): the optimizer state
+    // and the training state file follow it.
+    const std::vector<std::pair<std::string, torch::Tensor>>& namedParameters() const
+    {
+        return m_params;
+    }
+    std::vector<torch::Tensor> parameters() const;
+    int64_t parameterCount() const;
+
+    // Detached views of the parameters by name, ready for writeLlamaCheckpoint.
+    std::map<std::string, torch::Tensor> stateDict() const;
+    // Copies every parameter from `tensors` (any float dtype); throws ptq::Error naming
+    // `file` and the tensor when one is missing or has the wrong shape.
+    void loadStateDict(const std::map<std::string, torch::Tensor>& tensors,
+                       const std::string& file);
+
+private:
+    struct Layer {
+        torch::Tensor inputNorm, qProj, kProj, vProj, oProj, qBias, kBias, vBias;
+        torch::Tensor postNorm, gateProj, upProj, downProj;
+    };
+    void validateConfig() const;
+    void initialise(uint64_t seed);
+    torch::Tensor add(const std::string& name, torch::Tensor value);
+    torch::Tensor attention(const Layer& l, const torch::Tensor& x, const RopeTables& rope) const;
+
+    ModelConfig m_config;
+    std::vector<std::pair<std::string, torch::Tensor>> m_params;
+    torch::Tensor m_embed, m_finalNorm, m_lmHead; // m_lmHead is m_embed when tied
+    std::vector<Layer> m_layers;
+};
+
+} // namespace ptq
