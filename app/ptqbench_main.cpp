@@ -37,6 +37,9 @@ commands:
         train a LLaMA-architecture model from scratch (AdamW, warmup + cosine schedule);
         DIR gets config.json, model.safetensors, the tokenizer, train_log.csv,
         valid_log.csv and a resumable train_state/ (Ctrl-C saves it; --resume continues)
+  corpus --fetched DIR --out DIR
+        split the corpora fetched by cmake/fetch_corpora.sh into train/valid/test files
+        (whole documents, assigned by a stable hash of their id)
   train-tokenizer --text FILE --out DIR [--vocab N] [--coverage X]
         learn a SentencePiece-style byte-fallback BPE tokenizer (default 4096 pieces)
 )";
@@ -62,6 +65,8 @@ int main(int argc, char** argv)
             return ptq::cli::runDemo(args);
         if (command == "train")
             return ptq::cli::runTrain(args);
+        if (command == "corpus")
+            return ptq::cli::runCorpus(args);
         if (command == "train-tokenizer")
             return ptq::cli::runTrainTokenizer(args);
         std::fprintf(stderr, "ptqbench: unknown command '%s'\n\n%s", command.c_str(), kUsage);

@@ -13,5 +13,6 @@ int runMakeDefault(const std::vector<std::string>& args);
 int runDemo(const std::vector<std::string>& args);
 int runTrain(const std::vector<std::string>& args);
 int runTrainTokenizer(const std::vector<std::string>& args);
+int runCorpus(const std::vector<std::string>& args);
 
 } // namespace ptq::cli

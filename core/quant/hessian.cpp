@@ -1,0 +1,56 @@
+#include "quant/hessian.h"
+
+#include "quant/grid.h"
+#include "util/error.h"
+
+namespace ptq {
+
+namespace {
+std::string objectName(const std::string& name)
+{
+    return name.empty() ? std::string("calibration input") : "input of " + name;
+}
+} // namespace
+
+HessianAccumulator::HessianAccumulator(int64_t inFeatures, std::string name)
+    : m_inFeatures(inFeatures), m_name(std::move(name)),
+      m_sum(torch::zeros({inFeatures, inFeatures}, torch::kDouble))
+{
+    if (inFeatures <= 0)
+        throw Error("hessian", objectName(m_name), "input features must be positive");
+}
+
+void HessianAccumulator::add(const torch::Tensor& x)
+{
+    if (!x.defined() || x.dim() < 2 || x.dim() > 3 || x.size(-1) != m_inFeatures)
+        throw Error("hessian", objectName(m_name),
+                    "expected (N, " + std::to_string(m_inFeatures) + ") or (B, T, " +
+                        std::to_string(m_inFeatures) + ") activations");
+    if (!x.is_floating_point())
+        throw Error("hessian", objectName(m_name), "activations must be floating point");
+    const auto rows = x.reshape({-1, m_inFeatures}).to(torch::kFloat).contiguous(); // (N, in)
+    if (rows.size(0) == 0)
+        return;
+    if (!allFinite(rows))
+        throw Error("hessian", objectName(m_name), "activations contain NaN or Inf");
+    if (!m_partial.defined())
+        m_partial = torch::zeros({m_inFeatures, m_inFeatures});
+    m_partial.addmm_(rows.t(), rows);
+    m_partialRows += rows.size(0);
+    m_samples += rows.size(0);
+    if (m_partialRows >= kFoldRows) {
+        m_sum.add_(m_partial.to(torch::kDouble));
+        m_partial.zero_();
+        m_partialRows = 0;
+    }
+}
+
+torch::Tensor HessianAccumulator::hessian() const
+{
+    if (m_samples == 0)
+        throw Error("hessian", objectName(m_name), "no calibration samples were added");
+    auto sum = m_partialRows > 0 ? m_sum + m_partial.to(torch::kDouble) : m_sum;
+    return (sum * (2.0 / double(m_samples))).to(torch::kFloat);
+}
+
+} // namespace ptq
