@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -25,6 +26,23 @@ struct ForwardOptions {
     torch::ScalarType computeDtype = torch::kFloat;
 };
 
+// Run-time behaviour of a transformed or quantized block beyond its weights: online
+// rotations (QuaRot) and activation / KV-cache fake quantization (W4A4, KV4). A block without
+// one runs the plain forward. Every member is optional.
+struct BlockRuntime {
+    // x (..., in) -> x' before the named linear ("self_attn.q_proj", ...; q/k/v share their
+    // input, as do gate/up: the hook is called once per distinct input with the first name).
+    std::function<torch::Tensor(const std::string& linear, const torch::Tensor& x)> linearInput;
+    // Applied to keys after RoPE and to values, both (B,KV,T,D) fp32, before attention.
+    std::function<torch::Tensor(const torch::Tensor& kv)> keyCache, valueCache;
+    // (I,I) orthogonal, e.g. a Hadamard: down_proj's input becomes x·R (R is absorbed into
+    // downProj beforehand, so the product is unchanged in full precision).
+    torch::Tensor downInputRotation;
+    // (D,D) orthogonal applied per head to q and k after RoPE (QuaRot's KV rotation):
+    // (qR)(kR)^T = qk^T, so attention is unchanged while the cached keys are rotated.
+    torch::Tensor headRotation;
+};
+
 // One decoder block's tensors, materialised. Linear weights are (out, in) as in the
 // checkpoint. The quantization engine replaces the linears in place before running forward.
 struct BlockWeights {
@@ -34,6 +52,8 @@ struct BlockWeights {
     torch::Tensor qBias, kBias, vBias;        // undefined unless config.attentionBias
     torch::Tensor postNorm;                   // (C)
     torch::Tensor gateProj, upProj, downProj; // (I, C), (I, C), (C, I)
+
+    std::shared_ptr<const BlockRuntime> runtime; // null: plain forward
 
     // The quantizable linears by their Hugging Face suffix ("self_attn.q_proj", ...), in
     // execution order; pointers into this struct.

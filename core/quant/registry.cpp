@@ -49,4 +49,23 @@ const MethodInfo& findWeightQuantizer(const std::string& name)
     throw Error("weight quantizer registry", name, "unknown method (known: " + known + ")");
 }
 
+const std::vector<TransformInfo>& blockTransforms()
+{
+    // One entry per transform, in taxonomy order.
+    static const std::vector<TransformInfo> table = {
+    };
+    return table;
+}
+
+const TransformInfo& findBlockTransform(const std::string& name)
+{
+    std::string known;
+    for (const auto& t : blockTransforms()) {
+        if (t.name == name)
+            return t;
+        known += (known.empty() ? "" : ", ") + t.name;
+    }
+    throw Error("transform registry", name, "unknown transform (known: " + known + ")");
+}
+
 } // namespace ptq

@@ -1,0 +1,59 @@
+#pragma once
+// A transform rewrites a model before its weights are quantized while keeping its
+// full-precision function (rotation: QuaRot, QuIP; smoothing and scaling: SmoothQuant, AWQ;
+// learned equivalent transformation: OmniQuant). Transforms are steps of a recipe and run in
+// the block walk of the quantization pipeline, one block in memory at a time.
+
+#include "engine/progress.h"
+#include "model/llama.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ptq {
+
+// The tensors outside the blocks. A transform may rewrite them once, before the walk
+// (QuaRot rotates the embedding and lm_head and fuses the final norm into lm_head).
+struct HeadTensors {
+    torch::Tensor embedding; // (V,C)
+    torch::Tensor finalNorm; // (C)
+    torch::Tensor lmHead;    // (V,C)
+};
+
+// What a transform may use for block i: the model (config, forward), RoPE tables, and the
+// block's calibration inputs along the quantized trajectory.
+struct BlockContext {
+    const LlamaModel* model = nullptr;
+    const RopeTables* rope = nullptr;
+    torch::Tensor inputs; // (N,T,C) fp32 inputs of block i
+    uint64_t seed = 0;    // per-run seed, for random rotations
+};
+
+// Per-transform record for the run's report (e.g. AWQ's chosen alpha per group of linears).
+struct TransformRecord {
+    std::string transform;
+    int64_t block = -1;
+    std::map<std::string, double> values;
+    std::vector<std::string> warnings;
+};
+
+class BlockTransform {
+public:
+    virtual ~BlockTransform() = default;
+    virtual std::string name() const = 0;
+    // Once, before block 0. Default: nothing.
+    virtual void prepareHead(HeadTensors& head, const ModelConfig& config, uint64_t seed)
+    {
+        (void)head, (void)config, (void)seed;
+    }
+    // Rewrites block w (and may set w.runtime) so that, in full precision, the block computes
+    // the same function of its (possibly transformed) input as before.
+    virtual void applyToBlock(BlockWeights& w, const BlockContext& ctx, TransformRecord& record,
+                              const ProgressFn& progress) = 0;
+};
+
+} // namespace ptq
