@@ -42,6 +42,14 @@ commands:
         (whole documents, assigned by a stable hash of their id)
   train-tokenizer --text FILE --out DIR [--vocab N] [--coverage X]
         learn a SentencePiece-style byte-fallback BPE tokenizer (default 4096 pieces)
+  quantize --model DIR --recipe NAME|FILE.json --calib FILE --eval FILE [--wbits B]
+        [--group G] [--sym] [--abits A] [--kvbits K] [--calib-samples N (128)]
+        [--calib-seqlen N (2048)] [--seqlen N (2048)] [--windows N] [--seed S]
+        [--threads N] [--json] [--layers-csv FILE] [--quiet]
+        quantize block by block along the quantized trajectory, then report bits/weight,
+        real size, FP and quantized perplexity, KL(FP || quantized), top-1 agreement and
+        the per-layer errors; recipes: rtn, gptq, awq, smoothquant, quarot-rtn,
+        quarot-gptq, awq-gptq, smoothquant-gptq, quip, omniquant
 )";
 
 } // namespace
@@ -67,6 +75,8 @@ int main(int argc, char** argv)
             return ptq::cli::runTrain(args);
         if (command == "corpus")
             return ptq::cli::runCorpus(args);
+        if (command == "quantize")
+            return ptq::cli::runQuantize(args);
         if (command == "train-tokenizer")
             return ptq::cli::runTrainTokenizer(args);
         std::fprintf(stderr, "ptqbench: unknown command '%s'\n\n%s", command.c_str(), kUsage);

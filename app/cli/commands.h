@@ -14,5 +14,6 @@ int runDemo(const std::vector<std::string>& args);
 int runTrain(const std::vector<std::string>& args);
 int runTrainTokenizer(const std::vector<std::string>& args);
 int runCorpus(const std::vector<std::string>& args);
+int runQuantize(const std::vector<std::string>& args);
 
 } // namespace ptq::cli

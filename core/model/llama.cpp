@@ -140,10 +140,40 @@ std::vector<torch::Tensor> computeLinears(const BlockWeights& w, torch::ScalarTy
     return cache.casted;
 }
 
+// The optional per-call behaviour of blockForward: the block's runtime hooks and the
+// observer. active() is false on the plain path, which then runs exactly as without them.
+struct Hooks {
+    const BlockRuntime* runtime = nullptr;
+    const LinearObserver* observe = nullptr;
+
+    bool active() const { return runtime || observe; }
+
+    // x (..., in) fp32 -> the input the linear(s) `names` see, observed, in the compute dtype.
+    torch::Tensor linearInput(std::initializer_list<const char*> names, torch::Tensor x,
+                              torch::ScalarType dtype) const
+    {
+        if (runtime && runtime->linearInput)
+            x = runtime->linearInput(*names.begin(), x);
+        if (observe)
+            for (const char* n : names)
+                (*observe)(n, x);
+        return x.to(dtype);
+    }
+
+    // (B,T,N,D) fp32 keys or values -> the cache hook's result, same layout.
+    static torch::Tensor cache(const std::function<torch::Tensor(const torch::Tensor&)>& hook,
+                               const torch::Tensor& x)
+    {
+        if (!hook)
+            return x;
+        return hook(x.permute({0, 2, 1, 3}).contiguous()).permute({0, 2, 1, 3});
+    }
+};
+
 // Attention of one chunk of whole sequences. x (B,T,C) in the compute dtype -> (B,T,H*D).
 torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
                         const std::vector<torch::Tensor>& lin, const torch::Tensor& x,
-                        const RopeTables& rope, torch::ScalarType dtype)
+                        const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
 {
     const int64_t b = x.size(0), t = x.size(1);
     const int64_t heads = cfg.numHeads, kvHeads = cfg.numKvHeads, d = cfg.headDim;
@@ -158,6 +188,14 @@ torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
     auto q = llama::applyRope(project(0, w.qBias, heads), rope);
     auto k = llama::applyRope(project(1, w.kBias, kvHeads), rope);
     auto v = project(2, w.vBias, kvHeads);
+    if (const BlockRuntime* rt = hooks.runtime) {
+        if (rt->headRotation.defined()) {
+            q = torch::matmul(q, rt->headRotation);
+            k = torch::matmul(k, rt->headRotation);
+        }
+        k = Hooks::cache(rt->keyCache, k);
+        v = Hooks::cache(rt->valueCache, v);
+    }
 
     // Grouped-query layout: query head h = kv * rep + r uses kv head h / rep (HF repeat_kv),
     // so the rep query heads of one kv head become extra rows of one matmul and k/v are
@@ -193,13 +231,38 @@ torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
     return out.view({b, t, heads * d});
 }
 
-torch::Tensor blockChunk(const ModelConfig& cfg, const BlockWeights& w,
-                         const std::vector<torch::Tensor>& lin, const torch::Tensor& h,
-                         const RopeTables& rope, torch::ScalarType dtype)
+// blockChunk with runtime hooks or an observer: every linear input passes through fp32.
+torch::Tensor hookedBlockChunk(const ModelConfig& cfg, const BlockWeights& w,
+                               const std::vector<torch::Tensor>& lin, const torch::Tensor& h,
+                               const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
 {
     const double eps = cfg.rmsNormEps;
+    auto x = hooks.linearInput({"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
+                               llama::rmsNorm(h, w.inputNorm, eps), dtype);
+    auto attn = attention(cfg, w, lin, x, rope, dtype, hooks).to(torch::kFloat);
+    attn = hooks.linearInput({"self_attn.o_proj"}, attn, dtype);
+    auto h1 = h + torch::linear(attn, lin[3]).to(torch::kFloat);
+    auto x2 = hooks.linearInput({"mlp.gate_proj", "mlp.up_proj"},
+                                llama::rmsNorm(h1, w.postNorm, eps), dtype);
+    auto act = torch::linear(x2, lin[4]);
+    torch::silu_(act).mul_(torch::linear(x2, lin[5]));
+    auto down = act.to(torch::kFloat);
+    if (hooks.runtime && hooks.runtime->downInputRotation.defined())
+        down = torch::matmul(down, hooks.runtime->downInputRotation);
+    down = hooks.linearInput({"mlp.down_proj"}, down, dtype);
+    h1.add_(torch::linear(down, lin[6]).to(torch::kFloat));
+    return h1;
+}
+
+torch::Tensor blockChunk(const ModelConfig& cfg, const BlockWeights& w,
+                         const std::vector<torch::Tensor>& lin, const torch::Tensor& h,
+                         const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
+{
+    if (hooks.active())
+        return hookedBlockChunk(cfg, w, lin, h, rope, dtype, hooks);
+    const double eps = cfg.rmsNormEps;
     auto x = llama::rmsNorm(h, w.inputNorm, eps).to(dtype);
-    auto attn = attention(cfg, w, lin, x, rope, dtype);
+    auto attn = attention(cfg, w, lin, x, rope, dtype, hooks);
     auto h1 = h + torch::linear(attn, lin[3]).to(torch::kFloat); // residual in fp32
     auto x2 = llama::rmsNorm(h1, w.postNorm, eps).to(dtype);
     auto act = torch::linear(x2, lin[4]);
@@ -291,6 +354,16 @@ torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const
     const auto& c = config();
     if (ids.dim() != 2 || !c10::isIntegralType(ids.scalar_type(), false))
         throw Error(m_checkpoint->dir(), "input ids", "expected a (B,T) integer tensor");
+    if (m_overlay && m_overlay->embedding.defined()) {
+        auto flat = ids.to(torch::kLong).reshape({-1});
+        if (flat.numel() > 0 &&
+            (flat.min().item<int64_t>() < 0 || flat.max().item<int64_t>() >= c.vocabSize))
+            throw Error(m_checkpoint->dir(), "input ids",
+                        "token id outside the vocabulary of " + std::to_string(c.vocabSize));
+        return m_overlay->embedding.index_select(0, flat)
+            .to(torch::kFloat)
+            .view({ids.size(0), ids.size(1), c.hiddenSize});
+    }
     const std::string name = "model.embed_tokens.weight";
     const TensorInfo& info = checkedInfo(name, {c.vocabSize, c.hiddenSize});
     torch::ScalarType type = torch::kFloat;
@@ -320,6 +393,8 @@ BlockWeights LlamaModel::loadBlock(int64_t i) const
     if (i < 0 || i >= c.numLayers)
         throw Error(m_checkpoint->dir(), "block " + std::to_string(i),
                     "outside [0, " + std::to_string(c.numLayers) + ")");
+    if (m_overlay && m_overlay->block)
+        return m_overlay->block(i);
     const int64_t hidden = c.hiddenSize, q = c.numHeads * c.headDim;
     const int64_t kv = c.numKvHeads * c.headDim, inter = c.intermediateSize;
     auto load = [&](const char* suffix, std::vector<int64_t> shape) {
@@ -350,7 +425,7 @@ RopeTables LlamaModel::rope(int64_t seqlen) const
 }
 
 torch::Tensor LlamaModel::blockForward(const BlockWeights& w, const torch::Tensor& h,
-                                       const RopeTables& rope) const
+                                       const RopeTables& rope, const LinearObserver& observe) const
 {
     torch::NoGradGuard noGrad;
     const auto& c = config();
@@ -362,15 +437,48 @@ torch::Tensor LlamaModel::blockForward(const BlockWeights& w, const torch::Tenso
         throw Error(m_checkpoint->dir(), "rope tables", "shorter than the sequence");
     const auto dtype = m_options.computeDtype;
     const auto lin = computeLinears(w, dtype);
+    Hooks hooks;
+    hooks.runtime = w.runtime.get();
+    hooks.observe = observe ? &observe : nullptr;
+    if (hooks.runtime) {
+        const int64_t d = c.headDim, inter = c.intermediateSize;
+        const auto& r = *hooks.runtime;
+        if (r.headRotation.defined() && r.headRotation.sizes() != torch::IntArrayRef{d, d})
+            throw Error(m_checkpoint->dir(), "block " + std::to_string(w.index),
+                        "runtime head rotation must be (head_dim, head_dim)");
+        if (r.downInputRotation.defined() &&
+            r.downInputRotation.sizes() != torch::IntArrayRef{inter, inter})
+            throw Error(m_checkpoint->dir(), "block " + std::to_string(w.index),
+                        "runtime down_proj rotation must be (intermediate, intermediate)");
+    }
     const int64_t windows = std::max<int64_t>(1, kTokensPerChunk / std::max<int64_t>(t, 1));
     if (b <= windows)
-        return blockChunk(c, w, lin, h, rope, dtype);
+        return blockChunk(c, w, lin, h, rope, dtype, hooks);
     auto out = torch::empty_like(h);
     for (int64_t b0 = 0; b0 < b; b0 += windows) {
         const int64_t n = std::min(windows, b - b0);
-        out.narrow(0, b0, n).copy_(blockChunk(c, w, lin, h.narrow(0, b0, n), rope, dtype));
+        out.narrow(0, b0, n).copy_(blockChunk(c, w, lin, h.narrow(0, b0, n), rope, dtype, hooks));
     }
     return out;
+}
+
+LlamaModel LlamaModel::withOverlay(std::shared_ptr<const WeightOverlay> overlay) const
+{
+    const auto& c = config();
+    if (overlay) {
+        auto check = [&](const torch::Tensor& t, std::vector<int64_t> shape, const char* what) {
+            if (t.defined() && t.sizes() != torch::IntArrayRef(shape))
+                throw Error(m_checkpoint->dir(), what,
+                            "overlay tensor has shape " + shapeText(t.sizes().vec()) +
+                                ", expected " + shapeText(shape));
+        };
+        check(overlay->embedding, {c.vocabSize, c.hiddenSize}, "overlay embedding");
+        check(overlay->finalNorm, {c.hiddenSize}, "overlay final norm");
+        check(overlay->lmHead, {c.vocabSize, c.hiddenSize}, "overlay lm_head");
+    }
+    LlamaModel copy(m_checkpoint, m_options);
+    copy.m_overlay = std::move(overlay);
+    return copy;
 }
 
 const LlamaModel::HeadState& LlamaModel::head() const
@@ -382,8 +490,12 @@ const LlamaModel::HeadState& LlamaModel::head() const
         // as lm_head); an untied model without lm_head.weight is reported as incomplete.
         const std::string name =
             c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-        m_head->finalNorm = loadTensor("model.norm.weight", {c.hiddenSize});
-        m_head->lmHead = loadTensor(name, {c.vocabSize, c.hiddenSize});
+        const WeightOverlay* o = m_overlay.get();
+        m_head->finalNorm = o && o->finalNorm.defined()
+                                ? o->finalNorm.to(torch::kFloat)
+                                : loadTensor("model.norm.weight", {c.hiddenSize});
+        m_head->lmHead = o && o->lmHead.defined() ? o->lmHead.to(torch::kFloat)
+                                                  : loadTensor(name, {c.vocabSize, c.hiddenSize});
         m_head->lmHeadCompute = m_head->lmHead.to(m_options.computeDtype);
     }
     return *m_head;

@@ -34,7 +34,7 @@ struct BlockRuntime {
     // input, as do gate/up: the hook is called once per distinct input with the first name).
     std::function<torch::Tensor(const std::string& linear, const torch::Tensor& x)> linearInput;
     // Applied to keys after RoPE and to values, both (B,KV,T,D) fp32, before attention.
-    std::function<torch::Tensor(const torch::Tensor& kv)> keyCache, valueCache;
+    std::function<torch::Tensor(const torch::Tensor&kv)> keyCache, valueCache;
     // (I,I) orthogonal, e.g. a Hadamard: down_proj's input becomes x·R (R is absorbed into
     // downProj beforehand, so the product is unchanged in full precision).
     torch::Tensor downInputRotation;
@@ -66,6 +66,22 @@ struct BlockWeights {
     mutable std::shared_ptr<ComputeCache> computeCache;
 };
 
+// Called by blockForward with the input each linear actually sees: (B,T,in) fp32, after the
+// runtime hooks (rotation, activation quantization). q/k/v receive the same tensor, as do
+// gate/up. blockForward may run a large batch in chunks of whole windows, so an observer is
+// called once per chunk. Used to accumulate Hessians (GPTQ) and activation statistics (AWQ,
+// SmoothQuant).
+using LinearObserver = std::function<void(const std::string& linear, const torch::Tensor& input)>;
+
+// Weights that replace the checkpoint's, e.g. a quantized model's dequantized blocks. Any
+// member left empty/undefined still comes from the checkpoint.
+struct WeightOverlay {
+    std::function<BlockWeights(int64_t)> block; // block i, materialised on demand
+    torch::Tensor embedding;                    // (V,C)
+    torch::Tensor finalNorm;                    // (C)
+    torch::Tensor lmHead;                       // (V,C)
+};
+
 // cos/sin tables for positions [0, T): each (T, D).
 struct RopeTables {
     torch::Tensor cos;
@@ -86,12 +102,18 @@ public:
     BlockWeights loadBlock(int64_t i) const; // validates every shape
     RopeTables rope(int64_t seqlen) const;   // honours rope_theta and rope_scaling
     // (B,T,C) -> (B,T,C); positions start at 0 for every row.
+    // w.runtime (when set) adds its hooks; observe (when set) sees every linear's input.
     torch::Tensor blockForward(const BlockWeights& w, const torch::Tensor& h,
-                               const RopeTables& rope) const;
+                               const RopeTables& rope, const LinearObserver& observe = {}) const;
     torch::Tensor finalNorm(const torch::Tensor& h) const; // (B,T,C) -> (B,T,C)
     torch::Tensor lmHead(const torch::Tensor& h) const;    // (N,C) or (B,T,C) -> logits (...,V)
     // All blocks in turn: convenient for small models and tests; (B,T) -> (B,T,V).
     torch::Tensor forward(const torch::Tensor& ids) const;
+
+    // The same model reading its weights from `overlay` where it provides them; loadBlock,
+    // embed, finalNorm and lmHead (and so perplexity and zero-shot scoring) follow it.
+    LlamaModel withOverlay(std::shared_ptr<const WeightOverlay> overlay) const;
+    const WeightOverlay* overlay() const { return m_overlay.get(); }
 
     // Loads a tensor by name as float32, checking its shape; throws ptq::Error otherwise.
     torch::Tensor loadTensor(const std::string& name, const std::vector<int64_t>& shape) const;
@@ -108,6 +130,7 @@ private:
     // Final norm and output head (the embedding when tied), loaded on first use; shared by
     // copies of the model and guarded by a mutex so const methods may run concurrently.
     std::shared_ptr<HeadState> m_head;
+    std::shared_ptr<const WeightOverlay> m_overlay;
 };
 
 } // namespace ptq

@@ -105,11 +105,19 @@ torch::Tensor QuantizedLinear::dequantize() const
     // Same float expression as fakeQuantize(): scale * (code - zero), hence bit-exact.
     auto w = expandToColumns(scale, outFeatures, inFeatures) *
              (codes().to(torch::kFloat) - expandToColumns(zero, outFeatures, inFeatures));
-    if (!permutation.defined())
+    if (permutation.defined()) {
+        auto original = torch::empty_like(w);
+        original.index_copy_(1, permutation, w);
+        w = original;
+    }
+    if (!incoherence)
         return w;
-    auto original = torch::empty_like(w);
-    original.index_copy_(1, permutation, w);
-    return original;
+    // Same float64 expression as the quantizer's, hence bit-exact with its result.
+    const auto [u, v] = incoherence->rotations();
+    return torch::matmul(torch::matmul(u.to(torch::kDouble).t(), w.to(torch::kDouble)),
+                         v.to(torch::kDouble))
+        .to(torch::kFloat)
+        .contiguous();
 }
 
 uint64_t QuantizedLinear::bytes() const
@@ -118,6 +126,8 @@ uint64_t QuantizedLinear::bytes() const
     for (const auto* t : {&packedCodes, &scales, &zeros, &permutation})
         if (t->defined())
             n += uint64_t(t->numel()) * t->element_size();
+    if (incoherence)
+        n += sizeof(incoherence->seed);
     return n;
 }
 

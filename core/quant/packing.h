@@ -11,6 +11,10 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+#include <memory>
+#include <utility>
+
 #include <cstdint>
 
 namespace ptq {
@@ -29,12 +33,23 @@ struct QuantizedLinear {
     // int64 (in): stored column p is weight column permutation[p] (GPTQ act-order with
     // groups over the permuted order); undefined when columns are stored in order.
     torch::Tensor permutation;
+    // Incoherence processing (QuIP): when set, the codes are those of U W V^T and the weight
+    // is U^T (scale * (code - zero)) V. U and V are regenerated from a seed and the layer
+    // name, so only the 64-bit seed is stored.
+    struct Incoherence {
+        uint64_t seed = 0;
+        // Returns U (out, out) and V (in, in).
+        std::function<std::pair<torch::Tensor, torch::Tensor>()> rotations;
+    };
+    std::shared_ptr<const Incoherence> incoherence;
 
-    // The float32 (out, in) weight in the original column order: scale * (code - zero).
+    // The float32 (out, in) weight in the original column order: scale * (code - zero),
+    // rotated back when incoherence is set.
     torch::Tensor dequantize() const;
     // Unpacked codes, uint8 (out, in), in the stored column order.
     torch::Tensor codes() const;
-    // Bytes of all stored buffers: codes, scales, zeros and permutation.
+    // Bytes of all stored buffers: codes, scales, zeros, permutation (and the 8-byte seed of
+    // an incoherence rotation).
     uint64_t bytes() const;
     // bytes() * 8 / (out * in); e.g. W4 g128 asymmetric = 4 + (16 + 4)/128 = 4.156.
     double bitsPerWeight() const;

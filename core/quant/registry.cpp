@@ -1,7 +1,11 @@
 #include "quant/registry.h"
 
+#include "quant/awq.h"
 #include "quant/gptq.h"
+#include "quant/quarot.h"
+#include "quant/quip.h"
 #include "quant/rtn.h"
+#include "quant/smoothquant.h"
 
 namespace ptq {
 
@@ -34,6 +38,12 @@ const std::vector<MethodInfo>& weightQuantizers()
          [](const nlohmann::json& p) -> std::unique_ptr<WeightQuantizer> {
              return std::make_unique<GptqQuantizer>(GptqParams::fromJson(p));
          }},
+        {"quip", "rotation",
+         "QuIP (Chee et al., 2023): incoherence processing (randomized Hadamards on both sides "
+         "of W and on H) then GPTQ/LDLQ; codes are stored in the rotated basis",
+         [](const nlohmann::json& p) -> std::unique_ptr<WeightQuantizer> {
+             return std::make_unique<QuipQuantizer>(QuipParams::fromJson(p));
+         }},
     };
     return table;
 }
@@ -53,6 +63,27 @@ const std::vector<TransformInfo>& blockTransforms()
 {
     // One entry per transform, in taxonomy order.
     static const std::vector<TransformInfo> table = {
+        {"quarot", "rotation",
+         "QuaRot (Ashkboos et al., 2024): randomized Hadamard rotation of the residual stream, "
+         "online Hadamard before down_proj and per-head rotations of V/O and of Q/K after RoPE; "
+         "exact in full precision",
+         [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
+             return std::make_unique<QuarotTransform>(QuarotParams::fromJson(p));
+         }},
+        {"smoothquant", "salience",
+         "SmoothQuant (Xiao et al., 2022): per-channel scales max|X|^a / max|W|^(1-a) move "
+         "activation outliers into the weights, folded into the RMSNorm gains; exact in full "
+         "precision",
+         [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
+             return std::make_unique<SmoothQuantTransform>(SmoothQuantParams::fromJson(p));
+         }},
+        {"awq", "salience",
+         "AWQ (Lin et al., 2023): activation-aware per-channel weight scaling searched on the "
+         "module output error after RTN, plus weight clipping search (clipping changes the "
+         "weights)",
+         [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
+             return std::make_unique<AwqTransform>(AwqParams::fromJson(p));
+         }},
     };
     return table;
 }

@@ -100,17 +100,24 @@ TEST(QuantRegistry, EveryMethodEveryWidth)
                 std::printf("%-16s relative output error %.3g\n", label.c_str(), err);
                 EXPECT_LE(err, errorBound(bits));
 
-                // Stored size: codes + fp16 scale + packed zero per group, nothing else.
+                // Stored size: codes + fp16 scale + packed zero per group, and the 8-byte
+                // seed of an incoherence rotation (QuIP), nothing else.
                 const double cols = double(group > 0 ? group : kIn);
-                EXPECT_NEAR(r.q.bitsPerWeight(), bits + (16.0 + bits) / cols, 1e-12);
                 const uint64_t groups = uint64_t(kOut) * uint64_t(kIn / cols);
-                const uint64_t expectBytes =
-                    (uint64_t(kOut * kIn) * bits + 7) / 8 + groups * 2 + (groups * bits + 7) / 8;
+                const uint64_t seedBytes = r.q.incoherence ? 8 : 0;
+                const uint64_t expectBytes = (uint64_t(kOut * kIn) * bits + 7) / 8 + groups * 2 +
+                                             (groups * bits + 7) / 8 + seedBytes;
                 EXPECT_EQ(r.q.bytes(), expectBytes);
+                EXPECT_NEAR(r.q.bitsPerWeight(),
+                            bits + (16.0 + bits) / cols + seedBytes * 8.0 / double(kOut * kIn),
+                            1e-12);
                 EXPECT_TRUE(torch::equal(r.dequantized, r.q.dequantize()));
 
-                // At most 2^bits distinct values in each (row, group).
-                const auto byGroup = r.dequantized.reshape({-1, int64_t(cols)});
+                // At most 2^bits distinct values in each (row, group) of the stored grid (for
+                // QuIP, of the rotated basis the codes live in).
+                auto stored = r.q;
+                stored.incoherence.reset();
+                const auto byGroup = stored.dequantize().reshape({-1, int64_t(cols)});
                 int64_t worst = 0;
                 for (int64_t i = 0; i < byGroup.size(0); ++i)
                     worst = std::max<int64_t>(worst, std::get<0>(at::_unique(byGroup[i])).numel());

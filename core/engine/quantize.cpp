@@ -1,0 +1,436 @@
+#include "engine/quantize.h"
+
+#include "eval/perplexity.h"
+#include "quant/act_quant.h"
+#include "quant/registry.h"
+#include "text/tokenizer.h"
+#include "util/error.h"
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+
+namespace ptq {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t)
+{
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Linears that are quantized together; all members of a group share one input.
+using LinearGroup = std::vector<std::string>;
+
+std::vector<std::vector<LinearGroup>> quantizationPasses(bool trueSequential)
+{
+    const LinearGroup qkv = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+    const LinearGroup o = {"self_attn.o_proj"};
+    const LinearGroup gateUp = {"mlp.gate_proj", "mlp.up_proj"};
+    const LinearGroup down = {"mlp.down_proj"};
+    if (trueSequential)
+        return {{qkv}, {o}, {gateUp}, {down}};
+    return {{qkv, o, gateUp, down}}; // one calibration pass for every linear
+}
+
+// What one calibration pass collects, per shared input (keyed by the group's first name).
+struct Capture {
+    std::map<std::string, std::unique_ptr<HessianAccumulator>> hessians;
+    std::map<std::string, std::vector<torch::Tensor>> samples; // (rows, in) chunks
+    int64_t stride = 1;
+
+    LinearObserver observer()
+    {
+        return [this](const std::string& name, const torch::Tensor& x) {
+            auto it = samples.find(name);
+            if (it == samples.end())
+                return;
+            auto rows = x.reshape({-1, x.size(-1)});
+            if (auto h = hessians.find(name); h != hessians.end())
+                h->second->add(rows);
+            it->second.push_back(rows.slice(0, 0, rows.size(0), stride).clone());
+        };
+    }
+};
+
+struct BlockJob {
+    const LlamaModel& model;
+    const QuantizeConfig& config;
+    const WeightQuantizer& quantizer;
+    const RopeTables& rope;
+    const ProgressFn& progress;
+    long long& step;
+    long long totalSteps;
+    bool needsHessian;
+};
+
+std::string fullName(int64_t block, const std::string& linear)
+{
+    return "model.layers." + std::to_string(block) + "." + linear;
+}
+
+// ||a - b||^2 / ||a||^2 in float64.
+double relSquaredError(const torch::Tensor& a, const torch::Tensor& b)
+{
+    const double num = (a.to(torch::kDouble) - b.to(torch::kDouble)).pow(2).sum().item<double>();
+    const double den = a.to(torch::kDouble).pow(2).sum().item<double>();
+    return den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
+}
+
+LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::string& linear,
+                           const Capture& cap, const std::string& inputKey,
+                           QuantizedModel::Block& out)
+{
+    const auto started = Clock::now();
+    torch::Tensor* slot = nullptr;
+    for (auto& [name, ptr] : w.linears())
+        if (name == linear)
+            slot = ptr;
+    const std::string name = fullName(w.index, linear);
+    const Progress here{"quantize", name, job.step, job.totalSteps};
+    ProgressFn inner = [&](const Progress&) { return !job.progress || job.progress(here); };
+
+    LayerInput input{name, *slot, nullptr};
+    if (auto h = cap.hessians.find(inputKey); h != cap.hessians.end())
+        input.hessian = h->second.get();
+    WeightQuantResult res = job.quantizer.quantize(input, job.config.recipe.weightGrid, inner);
+    if (!allFinite(res.dequantized))
+        throw Error("quantization pipeline", name, "the quantized weight contains NaN or Inf");
+
+    LayerRecord rec;
+    rec.block = w.index;
+    rec.name = linear;
+    const auto original = slot->to(torch::kFloat);
+    const auto diff = original - res.dequantized;
+    const double wNorm = original.norm().item<double>();
+    rec.relWeightError = wNorm > 0 ? diff.norm().item<double>() / wNorm : 0.0;
+    rec.maxAbsError = diff.abs().max().item<double>();
+    auto x = torch::cat(cap.samples.at(inputKey), 0); // (rows, in)
+    rec.outputError =
+        relSquaredError(torch::linear(x, original), torch::linear(x, res.dequantized));
+    rec.methodLoss = res.loss;
+    rec.bits = job.config.recipe.weightGrid.bits;
+    rec.groupSize = job.config.recipe.weightGrid.groupSize;
+    rec.bytes = res.q.bytes();
+    *slot = res.dequantized;
+    out.linears.emplace_back(linear, std::move(res.q));
+    rec.seconds = secondsSince(started);
+    reportProgress(job.progress, {"quantize", name, ++job.step, job.totalSteps});
+    return rec;
+}
+
+// Runs the block on h with an observer and fills a capture for the given groups.
+void calibrate(const BlockJob& job, const BlockWeights& w, const torch::Tensor& h,
+               const std::vector<LinearGroup>& groups, Capture& cap)
+{
+    const int64_t rows = h.size(0) * h.size(1);
+    cap.stride = std::max<int64_t>(1, rows / std::max<int64_t>(1, job.config.errorSampleRows));
+    for (const auto& g : groups) {
+        cap.samples[g.front()] = {};
+        if (job.needsHessian) {
+            torch::Tensor* first = nullptr;
+            for (auto& [name, ptr] : const_cast<BlockWeights&>(w).linears())
+                if (name == g.front())
+                    first = ptr;
+            cap.hessians[g.front()] =
+                std::make_unique<HessianAccumulator>(first->size(1), fullName(w.index, g.front()));
+        }
+    }
+    job.model.blockForward(w, h, job.rope, cap.observer());
+}
+
+// Full-precision reference error of the block, in window chunks to bound memory.
+double blockOutputError(const BlockJob& job, const BlockWeights& fp, const torch::Tensor& h,
+                        const torch::Tensor& hq)
+{
+    const int64_t n = h.size(0),
+                  chunk = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, h.size(1)));
+    double num = 0, den = 0;
+    for (int64_t b0 = 0; b0 < n; b0 += chunk) {
+        const int64_t len = std::min(chunk, n - b0);
+        auto ref = job.model.blockForward(fp, h.narrow(0, b0, len), job.rope).to(torch::kDouble);
+        num += (ref - hq.narrow(0, b0, len).to(torch::kDouble)).pow(2).sum().item<double>();
+        den += ref.pow(2).sum().item<double>();
+    }
+    return den > 0 ? num / den : 0.0;
+}
+
+// Static activation ranges of the block's linear inputs.
+std::map<std::string, ActRange> activationRanges(const BlockJob& job, const BlockWeights& w,
+                                                 const torch::Tensor& h)
+{
+    std::map<std::string, ActRange> ranges;
+    job.model.blockForward(w, h, job.rope, [&](const std::string& name, const torch::Tensor& x) {
+        ranges[name].add(x);
+    });
+    return ranges;
+}
+
+BlockWeights copyBlock(const BlockWeights& w)
+{
+    BlockWeights c = w;
+    c.computeCache.reset(); // the copy keeps its own cast cache
+    return c;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+QuantizedModel::QuantizedModel(const LlamaModel& base, std::vector<Block> blocks, HeadTensors head)
+    : m_base(base), m_blocks(std::make_shared<const std::vector<Block>>(std::move(blocks))),
+      m_head(std::move(head))
+{}
+
+const QuantizedModel::Block& QuantizedModel::block(int64_t i) const
+{
+    if (i < 0 || i >= numBlocks())
+        throw Error("quantized model", "block " + std::to_string(i), "out of range");
+    return (*m_blocks)[static_cast<std::size_t>(i)];
+}
+
+namespace {
+
+BlockWeights dequantizedBlock(const QuantizedModel::Block& b)
+{
+    BlockWeights w = b.rest;
+    w.computeCache.reset();
+    for (auto& [name, ptr] : w.linears())
+        for (const auto& [qname, q] : b.linears)
+            if (qname == name)
+                *ptr = q.dequantize();
+    return w;
+}
+
+} // namespace
+
+BlockWeights QuantizedModel::blockWeights(int64_t i) const
+{
+    return dequantizedBlock(block(i));
+}
+
+LlamaModel QuantizedModel::model() const
+{
+    auto overlay = std::make_shared<WeightOverlay>();
+    auto blocks = m_blocks;
+    overlay->block = [blocks](int64_t i) {
+        if (i < 0 || i >= static_cast<int64_t>(blocks->size()))
+            throw Error("quantized model", "block " + std::to_string(i), "out of range");
+        return dequantizedBlock((*blocks)[static_cast<std::size_t>(i)]);
+    };
+    overlay->embedding = m_head.embedding;
+    overlay->finalNorm = m_head.finalNorm;
+    overlay->lmHead = m_head.lmHead;
+    return m_base.withOverlay(overlay);
+}
+
+torch::Tensor calibrationWindows(const std::vector<int32_t>& tokens, int64_t samples,
+                                 int64_t seqlen, uint64_t seed, const std::string& source)
+{
+    if (samples <= 0 || seqlen < 2)
+        throw Error(source, "calibration",
+                    "needs at least one sample of at least 2 tokens (got " +
+                        std::to_string(samples) + " x " + std::to_string(seqlen) + ")");
+    if (static_cast<int64_t>(tokens.size()) < seqlen + 1)
+        throw Error(source, "calibration text",
+                    "has " + std::to_string(tokens.size()) + " tokens, fewer than one window of " +
+                        std::to_string(seqlen) + " + 1");
+    PerplexityConfig pc;
+    pc.seqlen = seqlen;
+    pc.sampling = WindowSampling::Random;
+    pc.randomWindows = samples;
+    pc.seed = seed;
+    const auto starts = windowStarts(static_cast<int64_t>(tokens.size()), pc);
+    auto ids = torch::empty({samples, seqlen}, torch::kLong);
+    auto* p = ids.data_ptr<int64_t>();
+    for (int64_t b = 0; b < samples; ++b)
+        for (int64_t t = 0; t < seqlen; ++t)
+            p[b * seqlen + t] = tokens[starts[b] + t];
+    return ids;
+}
+
+namespace {
+
+struct Walk {
+    const LlamaModel& work; // the model with the transformed head tensors
+    const QuantizeConfig& config;
+    const ProgressFn& progress;
+    std::vector<std::unique_ptr<BlockTransform>> transforms;
+    QuantizeResult& result;
+};
+
+QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch::Tensor& h)
+{
+    const auto started = Clock::now();
+    const Recipe& recipe = walk.config.recipe;
+    BlockWeights w = walk.work.loadBlock(i);
+    for (std::size_t t = 0; t < walk.transforms.size(); ++t) {
+        TransformRecord rec;
+        rec.transform = recipe.transforms[t].method;
+        rec.block = i;
+        BlockContext ctx{&walk.work, &job.rope, h, walk.config.seed};
+        walk.transforms[t]->applyToBlock(w, ctx, rec, walk.progress);
+        walk.result.transforms.push_back(std::move(rec));
+    }
+    const BlockWeights fp = copyBlock(w);
+
+    QuantizedModel::Block out;
+    for (const auto& pass : quantizationPasses(recipe.trueSequential)) {
+        Capture cap;
+        calibrate(job, w, h, pass, cap);
+        for (const auto& group : pass)
+            for (const auto& linear : group)
+                walk.result.layers.push_back(
+                    quantizeLinear(job, w, linear, cap, group.front(), out));
+    }
+    std::map<std::string, ActRange> ranges;
+    if (recipe.activations && !recipe.activations->dynamic)
+        ranges = activationRanges(job, w, h);
+    w.runtime = withQuantizedActivations(w.runtime, recipe.activations, recipe.kv,
+                                         walk.work.config().headDim, ranges);
+
+    auto next = walk.work.blockForward(w, h, job.rope); // the quantized trajectory
+    if (!allFinite(next))
+        throw Error("quantization pipeline", "block " + std::to_string(i),
+                    "non-finite hidden states (NaN or Inf) after quantization");
+    BlockRecord br;
+    br.block = i;
+    br.outputError = blockOutputError(job, fp, h, next);
+    h = next;
+    br.seconds = secondsSince(started);
+    walk.result.blocks.push_back(br);
+
+    out.rest = w;
+    out.rest.computeCache.reset();
+    for (auto& [name, ptr] : out.rest.linears())
+        *ptr = torch::Tensor();
+    reportProgress(walk.progress,
+                   {"quantize",
+                    "block " + std::to_string(i + 1) + "/" + std::to_string(walk.work.numBlocks()),
+                    ++job.step, job.totalSteps});
+    return out;
+}
+
+HeadTensors loadHead(const LlamaModel& model)
+{
+    const auto& c = model.config();
+    HeadTensors head;
+    head.embedding = model.loadTensor("model.embed_tokens.weight", {c.vocabSize, c.hiddenSize});
+    head.finalNorm = model.loadTensor("model.norm.weight", {c.hiddenSize});
+    head.lmHead = c.tieWordEmbeddings
+                      ? head.embedding.clone()
+                      : model.loadTensor("lm_head.weight", {c.vocabSize, c.hiddenSize});
+    return head;
+}
+
+// A transform's parameters with what it needs from the rest of the recipe filled in where
+// the recipe leaves it out: AWQ searches its scales and clipping on the weight grid.
+nlohmann::json transformParams(const RecipeStep& step, const Recipe& recipe)
+{
+    nlohmann::json p = step.params.is_object() ? step.params : nlohmann::json::object();
+    if (step.method == "awq") {
+        if (!p.contains("wbits"))
+            p["wbits"] = recipe.weightGrid.bits;
+        if (!p.contains("groupSize"))
+            p["groupSize"] = recipe.weightGrid.groupSize;
+        if (!p.contains("symmetric"))
+            p["symmetric"] = recipe.weightGrid.symmetric;
+    }
+    return p;
+}
+
+// Bytes of the model: quantized linears as packed, the rest in fp16.
+void accountSize(const LlamaModel& model, const std::vector<QuantizedModel::Block>& blocks,
+                 QuantizeResult& r)
+{
+    const auto& c = model.config();
+    uint64_t fpParams = uint64_t(c.vocabSize) * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) +
+                        uint64_t(c.hiddenSize);
+    uint64_t packed = 0, quantParams = 0;
+    for (const auto& b : blocks) {
+        for (const auto& t :
+             {b.rest.inputNorm, b.rest.postNorm, b.rest.qBias, b.rest.kBias, b.rest.vBias})
+            if (t.defined())
+                fpParams += uint64_t(t.numel());
+        for (const auto& [name, q] : b.linears) {
+            packed += q.bytes();
+            quantParams += uint64_t(q.outFeatures) * uint64_t(q.inFeatures);
+        }
+    }
+    r.packedBytes = packed + 2 * fpParams;
+    r.fp16Bytes = 2 * (fpParams + quantParams);
+    r.bitsPerWeight = quantParams ? double(packed) * 8.0 / double(quantParams) : 0.0;
+}
+
+} // namespace
+
+QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>& calibTokens,
+                             const QuantizeConfig& config, const ProgressFn& progress)
+{
+    torch::NoGradGuard noGrad;
+    const auto started = Clock::now();
+    const Recipe& recipe = config.recipe;
+    const auto& c = model.config();
+    const std::string source = "recipe " + recipe.name;
+    recipe.validate(source);
+    for (int64_t in : {c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize})
+        recipe.validate(source, in);
+
+    QuantizeResult result;
+    std::vector<std::unique_ptr<BlockTransform>> transforms;
+    for (const auto& step : recipe.transforms)
+        transforms.push_back(findBlockTransform(step.method).make(transformParams(step, recipe)));
+    auto quantizer =
+        findWeightQuantizer(recipe.weightQuantizer.method).make(recipe.weightQuantizer.params);
+
+    HeadTensors head; // stays undefined (read from the checkpoint) without transforms
+    LlamaModel work = model;
+    if (!transforms.empty()) {
+        head = loadHead(model);
+        for (auto& t : transforms)
+            t->prepareHead(head, c, config.seed);
+        auto overlay = std::make_shared<WeightOverlay>();
+        overlay->embedding = head.embedding;
+        overlay->finalNorm = head.finalNorm;
+        overlay->lmHead = head.lmHead;
+        work = model.withOverlay(overlay);
+    }
+    Walk walk{work, config, progress, std::move(transforms), result};
+
+    const auto ids = calibrationWindows(calibTokens, config.calibSamples, config.calibSeqlen,
+                                        config.seed, config.calibTextPath);
+    result.calibTokens = ids.numel();
+    for (int64_t i = 0; i < ids.numel(); ++i)
+        if (ids.data_ptr<int64_t>()[i] >= c.vocabSize)
+            throw Error(config.calibTextPath, "calibration tokens",
+                        "token id outside the model's vocabulary (tokenizer and model differ)");
+    const auto rope = work.rope(config.calibSeqlen);
+    long long step = 0;
+    const long long total = work.numBlocks() * 8;
+    BlockJob job{
+        work,       config,
+        *quantizer, rope,
+        progress,   step,
+        total,      recipe.weightQuantizer.method != "rtn"}; // RTN uses no calibration statistics
+    torch::Tensor h = work.embed(ids);                       // (N,T,C) fp32
+    std::vector<QuantizedModel::Block> blocks;
+    for (int64_t i = 0; i < work.numBlocks(); ++i)
+        blocks.push_back(quantizeBlock(walk, job, i, h));
+    accountSize(model, blocks, result);
+    result.model = std::make_shared<QuantizedModel>(model, std::move(blocks), head);
+    result.seconds = secondsSince(started);
+    return result;
+}
+
+QuantizeResult quantizeModel(const LlamaModel& model, const Tokenizer& tokenizer,
+                             const QuantizeConfig& config, const ProgressFn& progress)
+{
+    return quantizeModel(model, tokenizeTextFile(tokenizer, config.calibTextPath), config,
+                         progress);
+}
+
+} // namespace ptq
