@@ -59,9 +59,13 @@ PerplexityConfig perplexityConfigFrom(const Args& a)
 
 nlohmann::json perplexityJson(const PerplexityResult& r)
 {
-    return {{"perplexity", r.perplexity}, {"mean_nll", r.meanNll},
-            {"tokens_in_text", r.tokensInText}, {"tokens_scored", r.tokensScored},
-            {"windows", r.windows}, {"seqlen", r.seqlen}, {"seconds", r.seconds},
+    return {{"perplexity", r.perplexity},
+            {"mean_nll", r.meanNll},
+            {"tokens_in_text", r.tokensInText},
+            {"tokens_scored", r.tokensScored},
+            {"windows", r.windows},
+            {"seqlen", r.seqlen},
+            {"seconds", r.seconds},
             {"tokens_per_second", r.tokensPerSecond}};
 }
 
@@ -72,12 +76,18 @@ int runInfo(const std::vector<std::string>& args)
     Args a(args, {"model"}, {"json"});
     const CheckpointSummary s = summarizeCheckpoint(a.str("model"));
     if (a.flag("json")) {
-        std::cout << nlohmann::json{{"dir", s.dir}, {"architecture", s.architecture},
-                                    {"parameters", s.parameters}, {"layers", s.layers},
-                                    {"hidden_size", s.hiddenSize}, {"heads", s.numHeads},
-                                    {"kv_heads", s.numKvHeads}, {"vocab_size", s.vocabSize},
-                                    {"dtype", s.dtype}, {"bytes_on_disk", s.bytesOnDisk},
-                                    {"shards", s.shards}, {"tokenizer", s.hasTokenizer}}
+        std::cout << nlohmann::json{{"dir", s.dir},
+                                    {"architecture", s.architecture},
+                                    {"parameters", s.parameters},
+                                    {"layers", s.layers},
+                                    {"hidden_size", s.hiddenSize},
+                                    {"heads", s.numHeads},
+                                    {"kv_heads", s.numKvHeads},
+                                    {"vocab_size", s.vocabSize},
+                                    {"dtype", s.dtype},
+                                    {"bytes_on_disk", s.bytesOnDisk},
+                                    {"shards", s.shards},
+                                    {"tokenizer", s.hasTokenizer}}
                          .dump(2)
                   << "\n";
         return 0;

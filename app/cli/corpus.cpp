@@ -1,9 +1,9 @@
 // ptqbench corpus: the fetched corpora (cmake/fetch_corpora.sh) turned into the deterministic
 // document-level train/valid/test split files that training, calibration and evaluation read.
 
+#include "data/corpus.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "data/corpus.h"
 
 #include <cstdio>
 

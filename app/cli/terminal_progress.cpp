@@ -9,8 +9,7 @@ namespace ptq::cli {
 TerminalProgress::TerminalProgress(bool enabled)
     : m_enabled(enabled), m_tty(isatty(fileno(stderr)) != 0),
       m_start(std::chrono::steady_clock::now()), m_lastLine(m_start)
-{
-}
+{}
 
 ProgressFn TerminalProgress::callback()
 {

@@ -19,9 +19,9 @@ enum class WindowSampling { Sequential, Random };
 
 struct PerplexityConfig {
     int64_t seqlen = 2048;
-    int64_t maxWindows = 0;        // Sequential: first N windows (0 = all)
+    int64_t maxWindows = 0; // Sequential: first N windows (0 = all)
     WindowSampling sampling = WindowSampling::Sequential;
-    int64_t randomWindows = 256;   // Random: number of windows (C4 convention: 256)
+    int64_t randomWindows = 256; // Random: number of windows (C4 convention: 256)
     uint64_t seed = 0;
     // Hidden-state budget for one pass over the blocks; windows are batched to fit.
     uint64_t maxHiddenBytes = 2ull << 30;
@@ -29,9 +29,9 @@ struct PerplexityConfig {
 
 struct PerplexityResult {
     double perplexity = 0;
-    double meanNll = 0;        // nats per predicted token
-    int64_t tokensInText = 0;  // tokens of the whole tokenized text
-    int64_t tokensScored = 0;  // predicted tokens averaged over
+    double meanNll = 0;       // nats per predicted token
+    int64_t tokensInText = 0; // tokens of the whole tokenized text
+    int64_t tokensScored = 0; // predicted tokens averaged over
     int64_t windows = 0;
     int64_t seqlen = 0;
     double seconds = 0;

@@ -14,10 +14,26 @@
 
 namespace ptq {
 
-enum class DType { Bool, U8, I8, F8_E4M3, F8_E5M2, I16, U16, F16, BF16, I32, U32, F32, I64, U64, F64 };
+enum class DType {
+    Bool,
+    U8,
+    I8,
+    F8_E4M3,
+    F8_E5M2,
+    I16,
+    U16,
+    F16,
+    BF16,
+    I32,
+    U32,
+    F32,
+    I64,
+    U64,
+    F64
+};
 
 std::size_t dtypeSize(DType t);
-const char* dtypeName(DType t);           // the safetensors spelling: "F32", "BF16", ...
+const char* dtypeName(DType t); // the safetensors spelling: "F32", "BF16", ...
 bool parseDType(const std::string& s, DType& out);
 
 struct TensorInfo {

@@ -19,10 +19,10 @@
 namespace ptq {
 
 struct DefaultModelSpec {
-    std::string trainTextPath;     // UTF-8 text whose byte bigrams the model learns
-    DType storage = DType::F32;    // F32, F16 or BF16
-    uint64_t seed = 0;             // for the block's random weights
-    double blockWeightStd = 0.02;  // std of q/k/v/gate/up; o/down use blockWeightStd / 10
+    std::string trainTextPath;    // UTF-8 text whose byte bigrams the model learns
+    DType storage = DType::F32;   // F32, F16 or BF16
+    uint64_t seed = 0;            // for the block's random weights
+    double blockWeightStd = 0.02; // std of q/k/v/gate/up; o/down use blockWeightStd / 10
 };
 
 // Writes config.json, model.safetensors, tokenizer.json and tokenizer_config.json into dir.

@@ -18,7 +18,6 @@ std::string compose(const std::string& file, const std::string& object, const st
 Error::Error(std::string file, std::string object, std::string reason)
     : std::runtime_error(compose(file, object, reason)), m_file(std::move(file)),
       m_object(std::move(object)), m_reason(std::move(reason))
-{
-}
+{}
 
 } // namespace ptq

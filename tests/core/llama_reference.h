@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -307,6 +308,33 @@ inline double relativeMaxError(const std::vector<double>& a, const std::vector<d
         scale = std::max(scale, std::abs(b[i]));
     }
     return diff / scale;
+}
+
+// A small GQA LLaMA config for tests: 2 layers, hidden 32, 4 heads of 8, 2 kv heads.
+inline ModelConfig tinyLlamaConfig(int64_t vocab, int64_t intermediate)
+{
+    ModelConfig c;
+    c.modelType = "llama";
+    c.vocabSize = vocab;
+    c.hiddenSize = 32;
+    c.intermediateSize = intermediate;
+    c.numLayers = 2;
+    c.numHeads = 4;
+    c.numKvHeads = 2;
+    c.headDim = 8;
+    c.rmsNormEps = 1e-5;
+    return c;
+}
+
+// n token ids drawn uniformly from [0, vocab) with a seeded generator.
+inline std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed)
+{
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int32_t> pick(0, vocab - 1);
+    std::vector<int32_t> out(n);
+    for (auto& t : out)
+        t = pick(rng);
+    return out;
 }
 
 } // namespace ptq::testing

@@ -42,13 +42,16 @@ protected:
         s_dir = fs::temp_directory_path() / ("ptq_cli_" + std::to_string(::getpid()));
         fs::create_directories(s_dir);
         const std::string text = std::string(PTQ_SOURCE_DIR) + "/resources/data/sample_text.txt";
-        const RunResult r = run("make-default --out " + (s_dir / "model").string() + " --text " +
-                                text);
+        const RunResult r =
+            run("make-default --out " + (s_dir / "model").string() + " --text " + text);
         ASSERT_EQ(r.status, 0) << r.output;
     }
     static void TearDownTestSuite() { fs::remove_all(s_dir); }
     static std::string model() { return (s_dir / "model").string(); }
-    static std::string sample() { return std::string(PTQ_SOURCE_DIR) + "/resources/data/sample_text.txt"; }
+    static std::string sample()
+    {
+        return std::string(PTQ_SOURCE_DIR) + "/resources/data/sample_text.txt";
+    }
     static fs::path s_dir;
 };
 fs::path CliTest::s_dir;
@@ -112,8 +115,8 @@ TEST_F(CliTest, PickleCheckpointIsRefused)
 
 TEST_F(CliTest, WindowLongerThanTextIsAnError)
 {
-    const RunResult r = run("eval --model " + model() + " --text " + sample() +
-                            " --seqlen 1000000 --quiet");
+    const RunResult r =
+        run("eval --model " + model() + " --text " + sample() + " --seqlen 1000000 --quiet");
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_NE(r.output.find("error:"), std::string::npos) << r.output;
 }

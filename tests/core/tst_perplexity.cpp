@@ -24,27 +24,7 @@ namespace {
 
 ModelConfig tinyConfig()
 {
-    ModelConfig c;
-    c.modelType = "llama";
-    c.vocabSize = 100;
-    c.hiddenSize = 32;
-    c.intermediateSize = 48;
-    c.numLayers = 2;
-    c.numHeads = 4;
-    c.numKvHeads = 2;
-    c.headDim = 8;
-    c.rmsNormEps = 1e-5;
-    return c;
-}
-
-std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed)
-{
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int32_t> pick(0, vocab - 1);
-    std::vector<int32_t> out(n);
-    for (auto& t : out)
-        t = pick(rng);
-    return out;
+    return tinyLlamaConfig(100, 48);
 }
 
 // Mean next-token NLL over the windows, all in float64 from the reference logits.

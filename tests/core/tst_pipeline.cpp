@@ -19,8 +19,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <random>
 
 using namespace ptq;
@@ -30,27 +30,7 @@ namespace {
 
 ModelConfig tinyConfig()
 {
-    ModelConfig c;
-    c.modelType = "llama";
-    c.vocabSize = 96;
-    c.hiddenSize = 32;
-    c.intermediateSize = 64;
-    c.numLayers = 2;
-    c.numHeads = 4;
-    c.numKvHeads = 2;
-    c.headDim = 8;
-    c.rmsNormEps = 1e-5;
-    return c;
-}
-
-std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed)
-{
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int32_t> pick(0, vocab - 1);
-    std::vector<int32_t> out(n);
-    for (auto& t : out)
-        t = pick(rng);
-    return out;
+    return tinyLlamaConfig(96, 64);
 }
 
 QuantizeConfig config(const std::string& method, int bits, int64_t group)
