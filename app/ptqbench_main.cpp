@@ -1,5 +1,6 @@
 // ptqbench: the PTQ Workbench engine, headless.
 
+#include "cli/analysis_cmds.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "engine/progress.h"
@@ -40,6 +41,12 @@ commands:
   corpus --fetched DIR --out DIR
         split the corpora fetched by cmake/fetch_corpora.sh into train/valid/test files
         (whole documents, assigned by a stable hash of their id)
+  make-tasks --fetched DIR --out DIR [--seed S] [--examples N (1000)]
+        generate the bundled zero-shot tasks (lastword.jsonl, nextsentence.jsonl) from the
+        held-out test documents of the fetched corpora
+  zeroshot --model DIR --tasks FILE[,FILE...] [--layout generic|piqa|arc|hellaswag|
+        winogrande|boolq] [--examples N] [--threads N] [--json] [--quiet]
+        lm-eval-style acc (summed log-likelihood) and acc_norm on JSONL task files
   train-tokenizer --text FILE --out DIR [--vocab N] [--coverage X]
         learn a SentencePiece-style byte-fallback BPE tokenizer (default 4096 pieces)
   quantize --model DIR --recipe NAME|FILE.json --calib FILE --eval FILE [--wbits B]
@@ -50,6 +57,32 @@ commands:
         real size, FP and quantized perplexity, KL(FP || quantized), top-1 agreement and
         the per-layer errors; recipes: rtn, gptq, awq, smoothquant, quarot-rtn,
         quarot-gptq, awq-gptq, smoothquant-gptq, quip, omniquant
+  sweep SPEC.json [--db FILE] [--retry-failed] [--dry-run] [--quiet]
+  sweep --model DIR [--model DIR...] --recipe R[,R...] --calib FILE --eval FILE[,FILE...]
+        [--task FILE[,FILE...] [--task-layout L] [--task-examples N]] [--wbits 2,3,4]
+        [--group 0,128] [--abits 16,8] [--kvbits 16,4] [--calib-samples N] [--calib-seqlen N]
+        [--seqlen N] [--windows N] [--seed S] [--threads N] [--db FILE] [--retry-failed]
+        every combination models x recipes x wbits x groups x abits x kvbits, recorded in the
+        results store (default $PTQ_STORE or ~/.local/share/ptq-workbench/results.db); a
+        rerun skips finished runs and resumes the rest; Ctrl-C cancels the current run
+        (exit 130); --dry-run lists the plan and each run's recorded status
+  runs list [--db FILE] [--status S] [--recipe R] [--json]
+  runs show ID [--db FILE] [--layers] [--json]
+        the recorded runs: status, grid, bits/weight, perplexity and KL on the first
+        evaluation text; show adds every metric and, with --layers, the per-layer errors
+  merge A.db B.db ... -o C.db
+        copy the runs of several stores into one (created when missing), matched by run
+        fingerprint; prints how many runs each input added, updated or skipped
+  pareto --metric M [--db FILE] [--dataset SHA|PATH] [--x bytes|bpw] [--model FP|NAME]
+        [--per-model] [--per-recipe] [--budget-mb N] [--iso-size TOL] [--json]
+        Pareto fronts of finished runs, size (packed bytes or bits/weight) against a
+        metric (perplexity, kl_mean, acc, ...); --budget-mb: the best run of at most N MB;
+        --iso-size TOL: models of about the same size (relative gap <= TOL) where the
+        larger model runs at fewer bits, and which one wins
+  export [--db FILE] [--format csv|json|latex] [-o FILE|--out FILE] [--status S]
+        [--recipe R] [--layers RUN_ID]
+        the runs table (one column per metric) or one run's per-layer errors; a file is
+        written atomically and recorded in the store
 )";
 
 } // namespace
@@ -77,8 +110,22 @@ int main(int argc, char** argv)
             return ptq::cli::runCorpus(args);
         if (command == "quantize")
             return ptq::cli::runQuantize(args);
+        if (command == "make-tasks")
+            return ptq::cli::runMakeTasks(args);
+        if (command == "zeroshot")
+            return ptq::cli::runZeroShot(args);
         if (command == "train-tokenizer")
             return ptq::cli::runTrainTokenizer(args);
+        if (command == "sweep")
+            return ptq::cli::runSweepCommand(args);
+        if (command == "runs")
+            return ptq::cli::runRunsCommand(args);
+        if (command == "merge")
+            return ptq::cli::runMerge(args);
+        if (command == "pareto")
+            return ptq::cli::runPareto(args);
+        if (command == "export")
+            return ptq::cli::runExport(args);
         std::fprintf(stderr, "ptqbench: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const ptq::cli::UsageError& e) {

@@ -272,7 +272,12 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
         TransformRecord rec;
         rec.transform = recipe.transforms[t].method;
         rec.block = i;
-        BlockContext ctx{&walk.work, &job.rope, h, walk.config.seed};
+        BlockContext ctx{&walk.work,
+                         &job.rope,
+                         h,
+                         walk.config.seed,
+                         &recipe.weightGrid,
+                         recipe.activations ? &*recipe.activations : nullptr};
         walk.transforms[t]->applyToBlock(w, ctx, rec, walk.progress);
         walk.result.transforms.push_back(std::move(rec));
     }

@@ -283,6 +283,8 @@ Recipe Recipe::builtin(const std::string& name)
         // Incoherence processing + LDLQ (= GPTQ's update rule) in one weight quantizer: the
         // two-sided rotation of every linear cannot be folded into a block transform.
         {"quip", {"", "quip"}},
+        // LET folded into the weights and LWC's learned clipping left as clamped weights, on
+        // which RTN finds the scales LWC trained with (quant/omniquant.h).
         {"omniquant", {"omniquant", "rtn"}},
     };
     const auto it = table.find(name);

@@ -2,6 +2,7 @@
 
 #include "quant/awq.h"
 #include "quant/gptq.h"
+#include "quant/omniquant.h"
 #include "quant/quarot.h"
 #include "quant/quip.h"
 #include "quant/rtn.h"
@@ -83,6 +84,14 @@ const std::vector<TransformInfo>& blockTransforms()
          "weights)",
          [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
              return std::make_unique<AwqTransform>(AwqParams::fromJson(p));
+         }},
+        {"omniquant", "optimization",
+         "OmniQuant (Shao et al., 2023): per block, learnable equivalent transformation "
+         "(channel scales norm -> q/k/v, norm -> gate/up, v -> o) and learnable weight "
+         "clipping trained with AdamW on the block output MSE; the scales are folded exactly, "
+         "the learned clipping changes the weights",
+         [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
+             return std::make_unique<OmniQuantTransform>(OmniQuantParams::fromJson(p));
          }},
     };
     return table;

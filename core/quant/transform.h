@@ -6,6 +6,8 @@
 
 #include "engine/progress.h"
 #include "model/llama.h"
+#include "quant/grid.h"
+#include "quant/recipe.h"
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +33,11 @@ struct BlockContext {
     const RopeTables* rope = nullptr;
     torch::Tensor inputs; // (N,T,C) fp32 inputs of block i
     uint64_t seed = 0;    // per-run seed, for random rotations
+    // The recipe's weight grid and activation quantization (null: activations stay in full
+    // precision), for transforms that optimise against the quantizers (OmniQuant). The
+    // pipeline fills both; a transform that needs the grid reports its absence.
+    const QuantGrid* weightGrid = nullptr;
+    const ActQuantSpec* activations = nullptr;
 };
 
 // Per-transform record for the run's report (e.g. AWQ's chosen alpha per group of linears).

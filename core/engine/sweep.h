@@ -1,0 +1,115 @@
+#pragma once
+// Sweeps: the cross product models x recipes x wbits x groups x abits x kvbits of runs, each
+// recorded in a results store, resumable after a crash or a cancel.
+//
+// Spec file (JSON; every key optional except models, recipes, calib.path and at least one
+// evaluation text or task; unknown keys at any level are errors naming the key):
+//   {"models":  ["models/tiny", "models/small"],          folders, relative to the spec file
+//    "recipes": ["rtn", "gptq", "my_recipe.json"],        built-in names or recipe files
+//    "wbits":   [2, 3, 4],                                 absent: each recipe's own bits
+//    "groups":  [0, 128],      0 = per channel, -1 = per tensor, else columns per group
+//    "abits":   [16, 8],       16 = activations not quantized (absent: the recipe's)
+//    "kvbits":  [16, 4],       16 = KV cache not quantized (absent: the recipe's)
+//    "calib":   {"path": "calib.txt", "samples": 128, "seqlen": 2048},
+//    "eval":    {"texts": ["test.txt"], "seqlen": 2048, "windows": 0,
+//                "tasks": [{"path": "piqa.jsonl", "layout": "piqa", "examples": 0}]},
+//    "seed": 0, "threads": 0}                            threads 0 = engine default
+//
+// planSweep() checks everything that can be checked without running (models readable, each
+// recipe valid for each model's layer widths, bits in 2..8) and reports every problem in
+// one ptq::Error before any run starts.
+//
+// runSweep(): marks runs left 'running' by dead processes interrupted, adds every planned run
+// (queued, or the existing record with the same fingerprint), skips the 'done' ones, and
+// runs the rest in plan order. Each run: markRunning -> executeRun -> completeRun (one
+// transaction with all its numbers), or failRun with the engine's message and on to the
+// next run; a cancel (progress returned false) records the run 'cancelled' and stops.
+
+#include "engine/progress.h"
+#include "engine/run_job.h"
+#include "store/results_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ptq {
+
+struct SweepSpec {
+    std::string source = "sweep spec"; // the spec file, or "command line"
+    std::vector<std::string> models;
+    std::vector<std::string> recipes;
+    std::vector<int> wbits;      // empty: the recipe's
+    std::vector<int64_t> groups; // empty: the recipe's
+    std::vector<int> abits;      // empty: the recipe's; 16 = none
+    std::vector<int> kvbits;     // empty: the recipe's; 16 = none
+    CalibrationSpec calib;
+    EvaluationSpec eval;
+    uint64_t seed = 0;
+    int threads = 0;
+
+    // Relative paths are resolved against baseDir (the spec file's folder for files).
+    static SweepSpec fromJson(const nlohmann::json& j, const std::string& source,
+                              const std::string& baseDir = "");
+    // Throws ptq::Error naming the file for unreadable or invalid JSON.
+    static SweepSpec fromFile(const std::string& path);
+};
+
+// One expanded run: the request, its label for logs ("tiny gptq w4 g128") and, after
+// planSweep, its spec and fingerprint.
+struct PlannedRun {
+    RunRequest request;
+    std::string label;
+    std::string modelFingerprint;
+    RunSpec spec;
+    std::string fingerprint;
+};
+
+// The cross product in order (models outermost, kvbits innermost), recipes loaded and the
+// grid values applied; no validation, no file access beyond reading recipe files.
+std::vector<PlannedRun> expandSweep(const SweepSpec& spec);
+
+// Expands, validates and fingerprints; duplicates (equal fingerprints) are kept once.
+// Throws one ptq::Error naming spec.source and listing every problem found.
+std::vector<PlannedRun> planSweep(const SweepSpec& spec);
+
+struct SweepEvent {
+    enum class Kind { Skipped, Started, Done, Failed, Cancelled };
+    Kind kind = Kind::Started;
+    int64_t index = 0; // position in the plan, 0-based
+    int64_t total = 0; // planned runs
+    int64_t runId = 0;
+    const PlannedRun* run = nullptr;
+    const RunResults* results = nullptr; // Done only
+    std::string error;                   // Failed only
+    double seconds = 0;                  // Done / Failed: wall time of the run
+};
+
+struct SweepOptions {
+    bool retryFailed = false;
+    // Sets the engine threads from spec.threads once, before the first run. Off for callers
+    // that manage threads themselves.
+    bool applyThreads = true;
+    std::function<void(const SweepEvent&)> onEvent;
+};
+
+struct SweepCounts {
+    int64_t done = 0;    // finished by this call
+    int64_t skipped = 0; // already done (or failed, without retryFailed)
+    int64_t failed = 0;
+    int64_t cancelled = 0;   // 1 when the sweep stopped on a cancel
+    int64_t interrupted = 0; // stale runs found 'running' and marked interrupted at start
+};
+
+SweepCounts runSweep(ResultsStore& store, const SweepSpec& spec, const ProgressFn& progress = {},
+                     const SweepOptions& options = {});
+
+// The headline number of a finished run for one-line logs: quantized perplexity on the
+// first evaluation text, else acc of the first task, else bits per weight.
+std::string keyMetricText(const RunResults& results);
+
+} // namespace ptq

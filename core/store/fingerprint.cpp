@@ -1,0 +1,146 @@
+// Identity and provenance: what makes two runs "the same run" and two checkpoint folders "the
+// same model", and where, when and by which build a run was made.
+
+#include "store/results_store.h"
+#include "store/schema.h"
+
+#include "data/corpus.h"
+#include "io/checkpoint.h"
+#include "util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <signal.h>
+#include <sstream>
+#include <string_view>
+#include <unistd.h>
+
+namespace ptq {
+
+namespace {
+
+using nlohmann::json;
+
+// JSON text in canonical form (keys sorted, no whitespace), so that formatting never changes
+// a fingerprint. Text that is not JSON is kept verbatim: it cannot equal a canonical dump.
+std::string canonicalJson(const std::string& text)
+{
+    if (text.empty())
+        return text;
+    const json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    return parsed.is_discarded() ? text : parsed.dump();
+}
+
+std::string readFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(path, "", "cannot open for reading");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+} // namespace
+
+std::string runFingerprint(const RunSpec& spec)
+{
+    // A versioned record: a change of what defines a run changes "format" and so every
+    // fingerprint, instead of silently matching runs defined differently.
+    const json record = {{"format", 1},
+                         {"model", spec.modelFingerprint},
+                         {"recipe_name", spec.recipeName},
+                         {"recipe", canonicalJson(spec.recipeJson)},
+                         {"wbits", spec.wbits},
+                         {"group_size", spec.groupSize},
+                         {"abits", spec.abits},
+                         {"kvbits", spec.kvbits},
+                         {"seed", spec.seed},
+                         {"calib", canonicalJson(spec.calibJson)},
+                         {"eval", canonicalJson(spec.evalJson)}};
+    return data::sha256Hex(record.dump());
+}
+
+std::string checkpointFingerprint(const std::string& modelDir)
+{
+    const auto checkpoint = Checkpoint::open(modelDir);
+    const std::string configPath = modelDir + "/config.json";
+    const json config = json::parse(readFile(configPath), nullptr, false);
+    if (config.is_discarded())
+        throw Error(configPath, "", "not valid JSON");
+    // One line per tensor, in name order; the bytes are hashed straight from the mapping.
+    std::string manifest =
+        "ptq-checkpoint-fingerprint 1\nconfig " + data::sha256Hex(config.dump()) + "\n";
+    for (const auto& name : checkpoint->tensorNames()) {
+        const TensorInfo& info = checkpoint->info(name);
+        const SafetensorsFile& file = checkpoint->fileOf(name);
+        const std::string_view bytes(reinterpret_cast<const char*>(file.data(info)),
+                                     size_t(info.byteSize()));
+        std::string shape;
+        for (int64_t d : info.shape)
+            shape += (shape.empty() ? "" : ",") + std::to_string(d);
+        manifest += name + " " + dtypeName(info.dtype) + " [" + shape + "] " +
+                    data::sha256Hex(bytes) + "\n";
+    }
+    return data::sha256Hex(manifest);
+}
+
+namespace store {
+
+std::string nowIso8601()
+{
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    std::tm utc{};
+    gmtime_r(&secs, &utc);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms));
+    return out;
+}
+
+std::string hostName()
+{
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0)
+        return "unknown-host";
+    return buf;
+}
+
+std::string engineVersion()
+{
+#ifdef PTQ_VERSION
+    return PTQ_VERSION;
+#else
+    return "";
+#endif
+}
+
+std::string engineCommit()
+{
+#ifdef PTQ_GIT_COMMIT
+    return PTQ_GIT_COMMIT;
+#else
+    return "";
+#endif
+}
+
+bool processAlive(int64_t pid)
+{
+    if (pid <= 0)
+        return false;
+    // EPERM means the process exists but belongs to someone else.
+    return kill(pid_t(pid), 0) == 0 || errno != ESRCH;
+}
+
+} // namespace store
+
+} // namespace ptq
