@@ -3,6 +3,9 @@
 //   ptq-workbench [MODEL_DIR]                 opens the window, optionally with a model
 //   ptq-workbench --headless-plot CSV OUT [Y_TITLE]
 //                                            writes a size-vs-metric plot and exits
+//   ptq-workbench --headless-plot FILE.db OUT [METRIC]
+//                                            the same from a results store: colour = bits,
+//                                            marker = model, the analysis module's front
 //
 // The headless mode needs no display: it selects the offscreen platform itself unless
 // QT_QPA_PLATFORM says otherwise.
@@ -12,6 +15,7 @@
 #include "model_panel.h"
 #include "plot_csv.h"
 #include "plot_export.h"
+#include "store_plot.h"
 #include "util/error.h"
 
 #include <QApplication>
@@ -38,11 +42,32 @@ int runHeadlessPlot(const QStringList& args)
     if (args.size() < 4 || args.size() > 5 || args[1] != QLatin1String("--headless-plot")) {
         std::cerr << qPrintable(QCoreApplication::translate(
                          "main",
-                         "usage: ptq-workbench --headless-plot CSV OUT(.png|.svg|.pdf) [Y_TITLE]"))
+                         "usage: ptq-workbench --headless-plot CSV|FILE.db OUT(.png|.svg|.pdf) "
+                         "[Y_TITLE|METRIC]"))
                   << "\n";
         return 2;
     }
     try {
+        if (args[2].endsWith(QLatin1String(".db"))) {
+            ptq::StorePlotSpec spec;
+            spec.dbPath = args[2];
+            if (args.size() == 5)
+                spec.metric = args[4];
+            // Perplexity and KL span orders of magnitude between 2 and 8 bits.
+            spec.logY = spec.metric.startsWith(QLatin1String("perplexity")) ||
+                        spec.metric.startsWith(QLatin1String("kl"));
+            QString error;
+            int points = 0;
+            if (!ptq::renderStorePlot(spec, args[3], &error, &points)) {
+                std::cerr << "ptq-workbench: " << qPrintable(error) << "\n";
+                return 1;
+            }
+            std::cout << qPrintable(QCoreApplication::translate("main", "wrote %1 (%n point(s))",
+                                                                nullptr, points)
+                                        .arg(QDir::toNativeSeparators(args[3])))
+                      << "\n";
+            return 0;
+        }
         const QVector<ptq::PlotPoint> points = ptq::readPlotCsv(args[2]);
         QString error;
         const QString yTitle = args.size() == 5 ? args[4] : QString();
