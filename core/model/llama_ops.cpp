@@ -3,6 +3,7 @@
 #include "model/llama.h"
 
 #include <cmath>
+#include <limits>
 
 namespace ptq::llama {
 
@@ -60,6 +61,35 @@ torch::Tensor blockedMask(int64_t q0, int64_t tc, int64_t k0, int64_t tk, int64_
     if (window > 0)
         blocked.logical_or_(cols.le(rows - window));
     return blocked;
+}
+
+torch::Tensor causalAttention(const ModelConfig& c, const QkvWeights& w, const torch::Tensor& x,
+                              const RopeTables& rope)
+{
+    const int64_t b = x.size(0), t = x.size(1);
+    const int64_t heads = c.numHeads, kvHeads = c.numKvHeads, d = c.headDim;
+    const int64_t rep = heads / kvHeads;
+    auto project = [&](const torch::Tensor& weight, const torch::Tensor& bias, int64_t n) {
+        auto y = torch::linear(x, weight);
+        if (bias.defined())
+            y = y + bias;
+        return y.view({b, t, n, d}); // (B,T,N,D)
+    };
+    auto q = applyRope(project(w.q, w.qBias, heads), rope);
+    auto k = applyRope(project(w.k, w.kBias, kvHeads), rope);
+    auto v = project(w.v, w.vBias, kvHeads);
+    q = q * (1.0 / std::sqrt(static_cast<double>(d)));
+    auto qg = q.view({b, t, kvHeads, rep, d})
+                  .permute({0, 2, 3, 1, 4})
+                  .reshape({b * kvHeads, rep * t, d});              // (B*KV, rep*T, D)
+    auto kt = k.permute({0, 2, 1, 3}).reshape({b * kvHeads, t, d}); // (B*KV, T, D)
+    auto vt = v.permute({0, 2, 1, 3}).reshape({b * kvHeads, t, d}); // (B*KV, T, D)
+    auto scores = torch::matmul(qg, kt.transpose(1, 2)).view({b * kvHeads, rep, t, t});
+    scores = scores.masked_fill(blockedMask(0, t, 0, t, c.slidingWindow),
+                                -std::numeric_limits<float>::infinity());
+    auto probs = torch::softmax(scores, -1).view({b * kvHeads, rep * t, t});
+    auto o = torch::matmul(probs, vt).view({b, kvHeads, rep, t, d});
+    return o.permute({0, 3, 1, 2, 4}).reshape({b, t, heads * d});
 }
 
 } // namespace ptq::llama

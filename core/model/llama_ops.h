@@ -30,5 +30,21 @@ torch::Tensor applyRope(const torch::Tensor& x, const RopeTables& rope);
 // window when window > 0 (token i sees j when i - window < j <= i).
 torch::Tensor blockedMask(int64_t q0, int64_t tc, int64_t k0, int64_t tk, int64_t window);
 
+// The q/k/v projections of one attention layer: weights (N*D, C) and optional biases.
+struct QkvWeights {
+    const torch::Tensor& q;
+    const torch::Tensor& qBias;
+    const torch::Tensor& k;
+    const torch::Tensor& kBias;
+    const torch::Tensor& v;
+    const torch::Tensor& vBias;
+};
+
+// Causal (sliding-window) grouped-query attention of x (B,T,C), differentiable: (B,T,H*D),
+// before o_proj. The rep query heads of one kv head are extra rows of one matmul, so k/v are
+// never repeated.
+torch::Tensor causalAttention(const ModelConfig& config, const QkvWeights& w,
+                              const torch::Tensor& x, const RopeTables& rope);
+
 } // namespace llama
 } // namespace ptq

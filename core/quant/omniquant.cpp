@@ -171,35 +171,6 @@ torch::Tensor actQuant(const torch::Tensor& x, const ActQuantSpec* a)
     return x + (q - d);
 }
 
-// Causal (sliding-window) attention of x (B,T,C), differentiable: (B,T,H*D).
-torch::Tensor attention(const ModelConfig& c, const BlockWeights& w, const torch::Tensor& x,
-                        const RopeTables& rope)
-{
-    const int64_t b = x.size(0), t = x.size(1);
-    const int64_t heads = c.numHeads, kvHeads = c.numKvHeads, d = c.headDim;
-    const int64_t rep = heads / kvHeads;
-    auto project = [&](const torch::Tensor& weight, const torch::Tensor& bias, int64_t n) {
-        auto y = torch::linear(x, weight);
-        if (bias.defined())
-            y = y + bias;
-        return y.view({b, t, n, d}); // (B,T,N,D)
-    };
-    auto q = llama::applyRope(project(w.qProj, w.qBias, heads), rope) / std::sqrt(double(d));
-    auto k = llama::applyRope(project(w.kProj, w.kBias, kvHeads), rope);
-    auto v = project(w.vProj, w.vBias, kvHeads);
-    // Query head h = kv * rep + r reads kv head kv: the rep heads become rows of one matmul.
-    auto qg =
-        q.view({b, t, kvHeads, rep, d}).permute({0, 2, 3, 1, 4}).reshape({b * kvHeads, rep * t, d});
-    auto kt = k.permute({0, 2, 1, 3}).reshape({b * kvHeads, t, d});
-    auto vt = v.permute({0, 2, 1, 3}).reshape({b * kvHeads, t, d});
-    auto scores = torch::matmul(qg, kt.transpose(1, 2)).view({b * kvHeads, rep, t, t});
-    scores = scores.masked_fill(llama::blockedMask(0, t, 0, t, c.slidingWindow),
-                                -std::numeric_limits<float>::infinity());
-    auto probs = torch::softmax(scores, -1).view({b * kvHeads, rep * t, t});
-    auto o = torch::matmul(probs, vt).view({b, kvHeads, rep, t, d});
-    return o.permute({0, 3, 1, 2, 4}).reshape({b, t, heads * d});
-}
-
 // The block on h (B,T,C) with trial weights, differentiable, activations fake-quantized when
 // the recipe asks.
 torch::Tensor trialForward(const ModelConfig& c, const BlockWeights& w, const torch::Tensor& h,
@@ -207,7 +178,12 @@ torch::Tensor trialForward(const ModelConfig& c, const BlockWeights& w, const to
 {
     const double eps = c.rmsNormEps;
     auto x = actQuant(llama::rmsNorm(h, w.inputNorm, eps), a);
-    auto h1 = h + torch::linear(actQuant(attention(c, w, x, rope), a), w.oProj);
+    auto h1 =
+        h + torch::linear(
+                actQuant(llama::causalAttention(
+                             c, {w.qProj, w.qBias, w.kProj, w.kBias, w.vProj, w.vBias}, x, rope),
+                         a),
+                w.oProj);
     auto x2 = actQuant(llama::rmsNorm(h1, w.postNorm, eps), a);
     auto act = torch::silu(torch::linear(x2, w.gateProj)) * torch::linear(x2, w.upProj);
     if (w.runtime && w.runtime->downInputRotation.defined())

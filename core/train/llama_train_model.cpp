@@ -140,36 +140,12 @@ void LlamaTrainModel::loadStateDict(const std::map<std::string, torch::Tensor>& 
     }
 }
 
-// x (B,T,C) -> (B,T,H*D). Grouped-query layout as in the inference forward: the rep query
-// heads of one kv head are extra rows of one matmul, so k/v are never repeated.
+// x (B,T,C) -> (B,T,H*D).
 torch::Tensor LlamaTrainModel::attention(const Layer& l, const torch::Tensor& x,
                                          const RopeTables& rope) const
 {
-    const auto& c = m_config;
-    const int64_t b = x.size(0), t = x.size(1);
-    const int64_t heads = c.numHeads, kvHeads = c.numKvHeads, d = c.headDim;
-    const int64_t rep = heads / kvHeads;
-    auto project = [&](const torch::Tensor& w, const torch::Tensor& bias, int64_t n) {
-        auto y = torch::linear(x, w);
-        if (bias.defined())
-            y = y + bias;
-        return y.view({b, t, n, d}); // (B,T,N,D)
-    };
-    auto q = llama::applyRope(project(l.qProj, l.qBias, heads), rope);
-    auto k = llama::applyRope(project(l.kProj, l.kBias, kvHeads), rope);
-    auto v = project(l.vProj, l.vBias, kvHeads);
-    q = q * (1.0 / std::sqrt(static_cast<double>(d)));
-    auto qg = q.view({b, t, kvHeads, rep, d})
-                  .permute({0, 2, 3, 1, 4})
-                  .reshape({b * kvHeads, rep * t, d});              // (B*KV, rep*T, D)
-    auto kt = k.permute({0, 2, 1, 3}).reshape({b * kvHeads, t, d}); // (B*KV, T, D)
-    auto vt = v.permute({0, 2, 1, 3}).reshape({b * kvHeads, t, d}); // (B*KV, T, D)
-    auto scores = torch::matmul(qg, kt.transpose(1, 2)).view({b * kvHeads, rep, t, t});
-    scores = scores.masked_fill(llama::blockedMask(0, t, 0, t, c.slidingWindow),
-                                -std::numeric_limits<float>::infinity());
-    auto probs = torch::softmax(scores, -1).view({b * kvHeads, rep * t, t});
-    auto o = torch::matmul(probs, vt).view({b, kvHeads, rep, t, d});
-    return o.permute({0, 3, 1, 2, 4}).reshape({b, t, heads * d});
+    return llama::causalAttention(m_config, {l.qProj, l.qBias, l.kProj, l.kBias, l.vProj, l.vBias},
+                                  x, rope);
 }
 
 torch::Tensor LlamaTrainModel::forward(const torch::Tensor& ids) const
