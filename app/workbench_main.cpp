@@ -6,6 +6,8 @@
 //   ptq-workbench --headless-plot FILE.db OUT [METRIC]
 //                                            the same from a results store: colour = bits,
 //                                            marker = model, the analysis module's front
+//   ptq-workbench --screenshots DIR [FILE.db] writes each panel at 1280×800 to DIR/*.png
+//                                            (over a copy of FILE.db; run under xvfb-run)
 //
 // The headless mode needs no display: it selects the offscreen platform itself unless
 // QT_QPA_PLATFORM says otherwise.
@@ -15,6 +17,7 @@
 #include "model_panel.h"
 #include "plot_csv.h"
 #include "plot_export.h"
+#include "screenshots.h"
 #include "store_plot.h"
 #include "util/error.h"
 
@@ -23,6 +26,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QIcon>
+#include <QStandardPaths>
 #include <cstring>
 #include <iostream>
 
@@ -93,6 +97,9 @@ int main(int argc, char** argv)
     if (wantsHeadlessPlot(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
 
+    // Screenshots show the defaults, not this user's settings, language or recent folders.
+    if (argc >= 3 && std::strcmp(argv[1], "--screenshots") == 0)
+        QStandardPaths::setTestModeEnabled(true);
     QApplication app(argc, argv);
     QCoreApplication::setOrganizationName(QStringLiteral("PTQ Workbench"));
     QCoreApplication::setApplicationName(QStringLiteral("ptq-workbench"));
@@ -103,6 +110,17 @@ int main(int argc, char** argv)
 
     if (wantsHeadlessPlot(argc, argv))
         return runHeadlessPlot(QCoreApplication::arguments());
+
+    const QStringList args = QCoreApplication::arguments();
+    if (args.size() >= 3 && args[1] == QLatin1String("--screenshots")) {
+        QString error;
+        const QStringList files = ptq::takeScreenshots(args[2], args.value(3), &error);
+        for (const QString& f : files)
+            std::cout << qPrintable(f) << "\n";
+        if (files.isEmpty())
+            std::cerr << "ptq-workbench: " << qPrintable(error) << "\n";
+        return files.isEmpty() ? 1 : 0;
+    }
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

@@ -17,4 +17,7 @@ QString formatParameterCount(int64_t n);
 // "1.50 GiB (1,610,612,736 bytes)".
 QString formatByteSize(uint64_t bytes);
 
+// "1 h 05 min", "3 min 20 s", "45 s", "—" for a negative (unknown) duration.
+QString formatDuration(double seconds);
+
 } // namespace ptq

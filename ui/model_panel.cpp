@@ -1,5 +1,6 @@
 #include "model_panel.h"
 
+#include "bundled.h"
 #include "display_format.h"
 #include "util/error.h"
 
@@ -12,9 +13,11 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QListWidget>
 #include <QLocale>
 #include <QMimeData>
 #include <QPushButton>
+#include <QSettings>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
@@ -92,12 +95,86 @@ void ModelPanel::buildUi()
     m_shards = addRow(QStringLiteral("shardsValue"));
     m_tokenizer = addRow(QStringLiteral("tokenizerValue"));
 
-    auto* layout = new QVBoxLayout(this);
-    layout->addLayout(top);
-    layout->addWidget(m_pathLabel);
-    layout->addWidget(m_errorLabel);
-    layout->addLayout(m_form);
-    layout->addStretch(1);
+    m_listCaption = new QLabel(this);
+    m_modelList = new QListWidget(this);
+    m_modelList->setObjectName(QStringLiteral("modelList"));
+    connect(m_modelList, &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
+        const QString dir = item->data(Qt::UserRole).toString();
+        if (!dir.isEmpty())
+            openFolder(dir);
+    });
+    connect(m_modelList, &QListWidget::itemClicked, this, [this](QListWidgetItem* item) {
+        const QString dir = item->data(Qt::UserRole).toString();
+        if (!dir.isEmpty() && dir != m_dir)
+            openFolder(dir);
+    });
+    auto* listColumn = new QVBoxLayout;
+    listColumn->addWidget(m_listCaption);
+    listColumn->addWidget(m_modelList, 1);
+
+    auto* details = new QVBoxLayout;
+    details->addLayout(top);
+    details->addWidget(m_pathLabel);
+    details->addWidget(m_errorLabel);
+    details->addLayout(m_form);
+    details->addStretch(1);
+
+    auto* layout = new QHBoxLayout(this);
+    layout->addLayout(listColumn, 2);
+    layout->addLayout(details, 5);
+}
+
+QStringList ModelPanel::recentModels()
+{
+    return QSettings().value(QStringLiteral("recentModels")).toStringList();
+}
+
+QStringList ModelPanel::knownModels() const
+{
+    QStringList all = bundledModelDirs();
+    for (const QString& d : recentModels())
+        if (!all.contains(d))
+            all << d;
+    return all;
+}
+
+void ModelPanel::rememberRecent(const QString& dir)
+{
+    const QString clean = QDir::cleanPath(QFileInfo(dir).absoluteFilePath());
+    if (bundledModelDirs().contains(clean))
+        return;
+    QStringList recent = recentModels();
+    recent.removeAll(clean);
+    recent.prepend(clean);
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
+    QSettings().setValue(QStringLiteral("recentModels"), recent);
+}
+
+void ModelPanel::fillModelList()
+{
+    m_modelList->clear();
+    auto addHeader = [this](const QString& text) {
+        auto* item = new QListWidgetItem(text, m_modelList);
+        item->setFlags(Qt::ItemIsEnabled);
+        QFont f = item->font();
+        f.setBold(true);
+        item->setFont(f);
+    };
+    auto addModel = [this](const QString& dir) {
+        auto* item = new QListWidgetItem(QFileInfo(dir).fileName(), m_modelList);
+        item->setData(Qt::UserRole, dir);
+        item->setToolTip(QDir::toNativeSeparators(dir));
+    };
+    const QStringList bundled = bundledModelDirs();
+    addHeader(tr("Bundled family"));
+    for (const QString& d : bundled)
+        addModel(d);
+    const QStringList recent = recentModels();
+    addHeader(tr("Recent"));
+    for (const QString& d : recent)
+        if (!bundled.contains(d))
+            addModel(d);
 }
 
 QLabel* ModelPanel::addRow(const QString& objectName)
@@ -114,6 +191,8 @@ QLabel* ModelPanel::addRow(const QString& objectName)
 
 void ModelPanel::retranslateUi()
 {
+    m_listCaption->setText(tr("Models:"));
+    fillModelList();
     m_openButton->setText(tr("Open folder…"));
     m_openButton->setToolTip(tr("Choose a Hugging Face checkpoint folder (Ctrl+O)"));
     m_intro->setText(tr("Open or drop a folder holding config.json and model.safetensors."));
@@ -186,9 +265,12 @@ void ModelPanel::onLoadFinished()
     m_summary = result.summary;
     m_error = result.error;
     showSummary();
-    if (m_summary)
+    if (m_summary) {
+        rememberRecent(result.dir);
+        fillModelList();
         emit modelLoaded(result.dir);
-    else
+        emit modelsChanged(knownModels());
+    } else
         emit loadFailed(m_error);
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The model panel: pick a checkpoint folder (button, File menu, drag and drop) and see what
 // it holds. Reading the folder (config.json, every safetensors header) happens on a worker
-// thread; the GUI thread only formats the summary.
+// thread; the GUI thread only formats the summary. The list beside it holds the bundled model
+// family and the recently opened folders.
 
 #include "io/checkpoint.h"
 
@@ -9,11 +10,13 @@
 #include <QFutureWatcher>
 #include <QList>
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 #include <optional>
 
 class QFormLayout;
 class QLabel;
+class QListWidget;
 class QPushButton;
 
 namespace ptq {
@@ -26,6 +29,9 @@ public:
 
     bool isLoading() const { return m_loading; }
     QString currentDir() const { return m_dir; }
+    // The bundled family, then recently opened folders (QSettings "recentModels").
+    QStringList knownModels() const;
+    static QStringList recentModels();
 
 public slots:
     // Asks for a folder with a dialog, then opens it.
@@ -38,6 +44,7 @@ signals:
     void loadStarted(const QString& dir);
     void modelLoaded(const QString& dir);
     void loadFailed(const QString& message);
+    void modelsChanged(const QStringList& dirs);
 
 protected:
     void changeEvent(QEvent* event) override;
@@ -58,7 +65,12 @@ private:
     void clearValues();
     void onLoadFinished();
     QLabel* addRow(const QString& objectName);
+    void fillModelList();
+    static void rememberRecent(const QString& dir);
+    static constexpr int kMaxRecent = 10;
 
+    QLabel* m_listCaption = nullptr;
+    QListWidget* m_modelList = nullptr;
     QPushButton* m_openButton = nullptr;
     QLabel* m_intro = nullptr;
     QLabel* m_pathLabel = nullptr;

@@ -384,6 +384,13 @@ std::string joinProblems(const std::vector<std::string>& problems)
 
 std::vector<PlannedRun> planSweep(const SweepSpec& spec)
 {
+    std::map<std::string, std::string> fingerprints;
+    return planSweep(spec, fingerprints);
+}
+
+std::vector<PlannedRun> planSweep(const SweepSpec& spec,
+                                  std::map<std::string, std::string>& fingerprints)
+{
     std::vector<std::string> problems;
     checkBitsAxis(spec.wbits, "wbits", false, problems);
     checkBitsAxis(spec.abits, "abits", true, problems);
@@ -403,7 +410,6 @@ std::vector<PlannedRun> planSweep(const SweepSpec& spec)
         }
     }
     std::map<std::string, std::shared_ptr<const Checkpoint>> checkpoints;
-    std::map<std::string, std::string> fingerprints;
     for (const auto& dir : spec.models) {
         if (checkpoints.count(dir))
             continue;
@@ -411,7 +417,8 @@ std::vector<PlannedRun> planSweep(const SweepSpec& spec)
             if (!fs::is_directory(dir))
                 throw Error(dir, "model", "no such folder");
             checkpoints[dir] = Checkpoint::open(dir);
-            fingerprints[dir] = checkpointFingerprint(dir);
+            if (!fingerprints.count(dir))
+                fingerprints[dir] = checkpointFingerprint(dir);
         } catch (const Error& e) {
             problems.push_back(e.what());
         }
@@ -452,19 +459,6 @@ void emit(const SweepOptions& options, SweepEvent e)
         options.onEvent(e);
 }
 
-// Adds every planned run to the store (models and datasets first); returns the run ids.
-std::vector<int64_t> registerRuns(ResultsStore& store, const std::vector<PlannedRun>& plan)
-{
-    std::set<std::string> modelsDone;
-    std::vector<int64_t> ids;
-    for (const auto& p : plan) {
-        if (modelsDone.insert(p.request.modelDir).second)
-            upsertRunInputs(store, p.request, p.modelFingerprint);
-        ids.push_back(store.addRun(p.spec));
-    }
-    return ids;
-}
-
 bool shouldRun(RunStatus status, bool retryFailed)
 {
     switch (status) {
@@ -479,6 +473,18 @@ bool shouldRun(RunStatus status, bool retryFailed)
 }
 
 } // namespace
+
+std::vector<int64_t> registerRuns(ResultsStore& store, const std::vector<PlannedRun>& plan)
+{
+    std::set<std::string> modelsDone;
+    std::vector<int64_t> ids;
+    for (const auto& p : plan) {
+        if (modelsDone.insert(p.request.modelDir).second)
+            upsertRunInputs(store, p.request, p.modelFingerprint);
+        ids.push_back(store.addRun(p.spec));
+    }
+    return ids;
+}
 
 SweepCounts runSweep(ResultsStore& store, const SweepSpec& spec, const ProgressFn& progress,
                      const SweepOptions& options)

@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,14 @@ std::vector<PlannedRun> expandSweep(const SweepSpec& spec);
 // Expands, validates and fingerprints; duplicates (equal fingerprints) are kept once.
 // Throws one ptq::Error naming spec.source and listing every problem found.
 std::vector<PlannedRun> planSweep(const SweepSpec& spec);
+// The same, reusing and filling a cache of model fingerprints by folder: callers that plan
+// many small sweeps on one model (engine/job.h) hash its checkpoint once.
+std::vector<PlannedRun> planSweep(const SweepSpec& spec,
+                                  std::map<std::string, std::string>& modelFingerprints);
+
+// Adds every planned run to the store (models and datasets first, once per model folder);
+// returns the run ids, in plan order.
+std::vector<int64_t> registerRuns(ResultsStore& store, const std::vector<PlannedRun>& plan);
 
 struct SweepEvent {
     enum class Kind { Skipped, Started, Done, Failed, Cancelled };

@@ -1,6 +1,7 @@
 #include "engine/threads.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <dlfcn.h>
 #include <thread>
@@ -34,6 +35,11 @@ void setEngineThreads(int n)
 int engineThreads()
 {
     return torch::get_num_threads();
+}
+
+const char* torchVersion()
+{
+    return TORCH_VERSION;
 }
 
 } // namespace ptq

@@ -10,4 +10,7 @@ namespace ptq {
 void setEngineThreads(int n);
 int engineThreads();
 
+// The libtorch version the engine was built against, e.g. "2.6.0", for about boxes and logs.
+const char* torchVersion();
+
 } // namespace ptq

@@ -590,6 +590,19 @@ void ResultsStore::cancelRun(int64_t runId)
     tx.commit();
 }
 
+void ResultsStore::interruptRun(int64_t runId)
+{
+    requireWritable(runObject(runId));
+    const auto c = connection();
+    Transaction tx(c, true, runObject(runId));
+    Statement q(c, "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?",
+                runObject(runId));
+    q.bindText(1, store::nowIso8601()).bindInt(2, runId).run();
+    if (sqlite3_changes(m_db) == 0)
+        throw Error(m_path, runObject(runId), "no such run");
+    tx.commit();
+}
+
 int64_t ResultsStore::markStaleRunsInterrupted(bool all)
 {
     requireWritable("interrupted runs");

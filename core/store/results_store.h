@@ -209,6 +209,9 @@ public:
     void completeRun(int64_t runId, const RunResults& results);
     void failRun(int64_t runId, const std::string& error);
     void cancelRun(int64_t runId);
+    // Status 'interrupted' (resumable): the run was stopped because its process is shutting
+    // down, not by the user.
+    void interruptRun(int64_t runId);
     // Marks runs left 'running' by a process that is no longer alive (pid not running on
     // this host, or `all` = every running run) as interrupted; returns how many.
     int64_t markStaleRunsInterrupted(bool all = false);

@@ -1,6 +1,6 @@
 // The GUI shell end to end, offscreen: open a generated checkpoint folder through the model
 // panel (loaded off the GUI thread), show errors inline for a missing folder and a corrupt
-// safetensors file, switch the interface language, export the plot in three formats, and
+// safetensors file, switch the interface language, export a plot in three formats, and
 // close cleanly.
 
 #include "display_format.h"
@@ -8,7 +8,6 @@
 #include "main_window.h"
 #include "model/config.h"
 #include "model_panel.h"
-#include "pareto_panel.h"
 #include "pareto_plot.h"
 #include "plot_csv.h"
 #include "plot_export.h"
@@ -157,6 +156,8 @@ void TestMainWindow::initTestCase()
     // Fixed number formatting, so the expected strings below are literal.
     QLocale::setDefault(QLocale(QLocale::English, QLocale::UnitedStates));
     QVERIFY(m_temp.isValid());
+    // The window opens the results store named here, not the user's own.
+    qputenv("PTQ_STORE", m_temp.filePath("results.db").toUtf8());
     m_window = std::make_unique<ptq::MainWindow>();
     m_window->show();
     QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
@@ -243,7 +244,7 @@ void TestMainWindow::switchesLanguage()
 
     QVERIFY(QCoreApplication::removeTranslator(&chinese));
     QTRY_COMPARE(button->text(), QString("Open folder…"));
-    QCOMPARE(tabs->tabText(0), QString("Model"));
+    QCOMPARE(tabs->tabText(0), QString("Models"));
 }
 
 void TestMainWindow::paretoFrontKeepsNonDominatedPoints()
@@ -280,7 +281,8 @@ void TestMainWindow::readsPlotCsvAndRejectsBadRows()
 
 void TestMainWindow::exportsPlotInThreeFormats()
 {
-    ptq::ParetoPlot* plot = m_window->paretoPanel()->plot();
+    auto owned = std::make_unique<ptq::ParetoPlot>();
+    ptq::ParetoPlot* plot = owned.get();
     plot->setPoints({{3.5, 6.25, "RTN w4"}, {3.6, 5.95, "GPTQ w4"}, {13.0, 5.68, "fp16"}});
 
     // 4 in at 150 dpi, aspect 0.625: 600 x 375 pixels exactly.
