@@ -16,11 +16,6 @@ namespace ptq {
 
 namespace {
 
-QString tr(const char* text)
-{
-    return QCoreApplication::translate("ptq::RunPlots", text);
-}
-
 QString number(double v)
 {
     return QLocale().toString(v, 'g', 4);
@@ -39,21 +34,21 @@ QColor seriesColour(int index)
 QString groupText(int64_t group)
 {
     if (group == 0)
-        return tr("per channel");
+        return QCoreApplication::translate("ptq::RunPlots", "per channel");
     if (group < 0)
-        return tr("per tensor");
+        return QCoreApplication::translate("ptq::RunPlots", "per tensor");
     return QStringLiteral("g%1").arg(group);
 }
 
 QString sizeText(const RunRecord& r)
 {
-    return tr("size: %1 MB packed, %2 bits/weight")
+    return QCoreApplication::translate("ptq::RunPlots", "size: %1 MB packed, %2 bits/weight")
         .arg(number(double(r.packedBytes) / 1e6), number(r.bitsPerWeight));
 }
 
 QString tooltipFor(const RunRecord& r, const std::string& metric, double value)
 {
-    return tr("run %1\n%2\n%3: %4\n%5")
+    return QCoreApplication::translate("ptq::RunPlots", "run %1\n%2\n%3: %4\n%5")
         .arg(r.id)
         .arg(runConfigText(r), QString::fromStdString(metric), number(value), sizeText(r));
 }

@@ -43,14 +43,13 @@ QString formatDuration(double seconds)
     if (!(seconds >= 0))
         return QStringLiteral("—");
     const qint64 s = qint64(std::llround(seconds));
-    const char* context = "ptq::DisplayFormat";
     if (s < 60)
-        return QCoreApplication::translate(context, "%1 s").arg(s);
+        return QCoreApplication::translate("ptq::DisplayFormat", "%1 s").arg(s);
     if (s < 3600)
-        return QCoreApplication::translate(context, "%1 min %2 s")
+        return QCoreApplication::translate("ptq::DisplayFormat", "%1 min %2 s")
             .arg(s / 60)
             .arg(s % 60, 2, 10, QLatin1Char('0'));
-    return QCoreApplication::translate(context, "%1 h %2 min")
+    return QCoreApplication::translate("ptq::DisplayFormat", "%1 h %2 min")
         .arg(s / 3600)
         .arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
 }

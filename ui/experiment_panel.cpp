@@ -243,7 +243,9 @@ QWidget* ExperimentPanel::buildBits()
             item->setCheckState(bits[r] == 4 && groups[c] == 128 ? Qt::Checked : Qt::Unchecked);
             m_weightMatrix->setItem(r, c, item);
         }
-    m_weightMatrix->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    // "per channel" (and its translations) must stay readable; the group columns share the rest.
+    m_weightMatrix->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_weightMatrix->horizontalHeader()->setStretchLastSection(true);
     connect(m_weightMatrix, &QTableWidget::itemChanged, this, &ExperimentPanel::scheduleSummary);
 
     m_abitsLabel = new QLabel(m_bitsBox);

@@ -6,6 +6,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
 #include <QEvent>
 #include <QHBoxLayout>
@@ -81,15 +82,15 @@ QString layerMeasureName(LayerMeasure measure)
 {
     switch (measure) {
     case LayerMeasure::RelWeightError:
-        return QStringLiteral("rel_weight_error");
+        return QCoreApplication::translate("ptq::LayerInspector", "Relative weight error");
     case LayerMeasure::OutputError:
-        return QStringLiteral("output_error");
+        return QCoreApplication::translate("ptq::LayerInspector", "Output error");
     case LayerMeasure::MethodLoss:
-        return QStringLiteral("method_loss");
+        return QCoreApplication::translate("ptq::LayerInspector", "Method loss");
     case LayerMeasure::MaxAbsError:
-        return QStringLiteral("max_abs_error");
+        return QCoreApplication::translate("ptq::LayerInspector", "Max. abs. error");
     case LayerMeasure::Seconds:
-        return QStringLiteral("seconds");
+        return QCoreApplication::translate("ptq::LayerInspector", "Time (s)");
     }
     return {};
 }
@@ -222,6 +223,9 @@ void LayerInspector::retranslateUi()
     m_exportButton->setText(tr("Export figure…"));
     m_tabs->setTabText(0, tr("Heatmap"));
     m_tabs->setTabText(1, tr("Along the layers"));
+    for (int i = 0; i < m_measureCombo->count(); ++i)
+        m_measureCombo->setItemText(
+            i, layerMeasureName(LayerMeasure(m_measureCombo->itemData(i).toInt())));
     if (m_modelCombo->count() > 0)
         m_modelCombo->setItemText(0, tr("all models"));
     if (!m_error.isEmpty())

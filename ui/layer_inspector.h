@@ -31,7 +31,7 @@ class WorkbenchContext;
 
 enum class LayerMeasure { RelWeightError, OutputError, MethodLoss, MaxAbsError, Seconds };
 double layerMeasureValue(const LayerErrorRow& row, LayerMeasure measure);
-QString layerMeasureName(LayerMeasure measure); // "rel_weight_error", ... (as in the store)
+QString layerMeasureName(LayerMeasure measure); // translated, e.g. "Relative weight error"
 QString layerRowName(const LayerErrorRow& row); // "3.mlp.down_proj"
 
 class LayerInspector : public QWidget {

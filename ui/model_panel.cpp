@@ -165,6 +165,8 @@ void ModelPanel::fillModelList()
         auto* item = new QListWidgetItem(QFileInfo(dir).fileName(), m_modelList);
         item->setData(Qt::UserRole, dir);
         item->setToolTip(QDir::toNativeSeparators(dir));
+        if (QDir::cleanPath(dir) == QDir::cleanPath(m_dir))
+            m_modelList->setCurrentItem(item);
     };
     const QStringList bundled = bundledModelDirs();
     addHeader(tr("Bundled family"));
@@ -252,6 +254,11 @@ void ModelPanel::openFolder(const QString& dir)
                     m_running.end());
     m_running.append(future);
     m_watcher.setFuture(future); // stops reporting any earlier load
+    // Highlight the folder in the list (without rebuilding it: this may run from its click).
+    for (int i = 0; i < m_modelList->count(); ++i)
+        if (QDir::cleanPath(m_modelList->item(i)->data(Qt::UserRole).toString()) ==
+            QDir::cleanPath(dir))
+            m_modelList->setCurrentRow(i);
     showSummary();
     emit loadStarted(dir);
 }

@@ -89,6 +89,8 @@ void RunQueuePanel::buildUi()
     m_table->setUniformRowHeights(true);
     m_table->header()->setStretchLastSection(false);
     m_table->header()->setSectionResizeMode(LabelColumn, QHeaderView::Stretch);
+    // "quantizing · block 12/32" must fit; the label column takes what is left.
+    m_table->header()->resizeSection(StageColumn, 220);
 
     m_cancelAllButton = new QPushButton(this);
     m_cancelAllButton->setObjectName(QStringLiteral("cancelAllButton"));
@@ -175,7 +177,7 @@ QString RunQueuePanel::stageText(const JobProgressInfo& info) const
     else
         stage = info.stage;
     if (info.blocks > 0 && info.block > 0)
-        stage += QLatin1String(" · ") + tr("block %1/%2").arg(info.block).arg(info.blocks);
+        stage += QStringLiteral(" · ") + tr("block %1/%2").arg(info.block).arg(info.blocks);
     return stage;
 }
 

@@ -130,10 +130,12 @@ SettingsDialog::SettingsDialog(const QList<QAction*>& actions, QWidget* parent)
                                                         : QLocale(code).nativeLanguageName(),
                             code);
 
+    // Captions are set by retranslateUi(); an empty text would make addRow() skip the label.
     m_form = new QFormLayout;
-    m_form->addRow(QString(), m_threads);
-    m_form->addRow(QString(), dbRow);
-    m_form->addRow(QString(), m_language);
+    m_form->addRow(new QLabel(this), m_threads);
+    m_databaseCaption = new QLabel(this);
+    m_form->addRow(m_databaseCaption, dbRow);
+    m_form->addRow(new QLabel(this), m_language);
 
     m_shortcutsLabel = new QLabel(this);
     m_shortcuts = new QTableWidget(int(actions.size()), 2, this);
@@ -206,9 +208,7 @@ void SettingsDialog::retranslateUi()
     captionOf(m_form, m_threads)->setText(tr("Engine threads:"));
     m_threads->setSpecialValueText(
         tr("automatic (one per core: %1)").arg(QThread::idealThreadCount()));
-    // The database row is a layout; its caption is the label of the row's first widget.
-    if (auto* label = qobject_cast<QLabel*>(m_form->itemAt(1, QFormLayout::LabelRole)->widget()))
-        label->setText(tr("Results database:"));
+    m_databaseCaption->setText(tr("Results database:"));
     m_database->setPlaceholderText(
         QDir::toNativeSeparators(QString::fromStdString(ResultsStore::defaultPath())));
     m_browse->setText(tr("Browse…"));

@@ -69,6 +69,7 @@ private:
     QList<QAction*> m_actions;
     QFormLayout* m_form = nullptr;
     QSpinBox* m_threads = nullptr;
+    QLabel* m_databaseCaption = nullptr;
     QLineEdit* m_database = nullptr;
     QPushButton* m_browse = nullptr;
     QComboBox* m_language = nullptr;

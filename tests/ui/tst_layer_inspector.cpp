@@ -128,7 +128,7 @@ private slots:
         inspector.measureCombo()->setCurrentIndex(
             inspector.measureCombo()->findData(int(ptq::LayerMeasure::OutputError)));
         QCOMPARE(inspector.heatmap()->cellValue(5, 4), find("2.mlp.down_proj").outputError);
-        QCOMPARE(inspector.heatmap()->data().measure, QStringLiteral("output_error"));
+        QCOMPARE(inspector.heatmap()->data().measure, QStringLiteral("Output error"));
         // One chart line per run across the layers.
         QCOMPARE(inspector.layerChart()->graphCount(), 12);
         QCOMPARE(inspector.layerChart()->graph(4)->dataCount(), 6);

@@ -6,12 +6,14 @@
 // panel; closing the window mid-run records the run interrupted.
 
 #include "bundled.h"
+#include "engine/threads.h"
 #include "experiment_panel.h"
 #include "job_runner.h"
 #include "layer_inspector.h"
 #include "main_window.h"
 #include "results_panel.h"
 #include "run_queue_panel.h"
+#include "settings_dialog.h"
 #include "store/results_store.h"
 #include "workbench_context.h"
 
@@ -20,8 +22,10 @@
 #include <QElapsedTimer>
 #include <QGroupBox>
 #include <QHeaderView>
+#include <QKeySequenceEdit>
 #include <QLabel>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTabWidget>
@@ -76,6 +80,7 @@ private slots:
     void runsFromExperimentToResults();
     void cancelStopsTheRunWithinOneSecond();
     void languageSwitchChangesEveryPanel();
+    void settingsPersistAndApply();
     void closingMidRunRecordsInterrupted();
 
 private:
@@ -275,6 +280,52 @@ void TestWorkbench::languageSwitchChangesEveryPanel()
     for (int i = 0; i < tabs->count(); ++i)
         QCOMPARE(visibleTexts(tabs->widget(i)).size(), english[i].size());
     QCOMPARE(m_window->windowTitle(), englishTitle);
+}
+
+void TestWorkbench::settingsPersistAndApply()
+{
+    const QList<QAction*> actions = m_window->configurableActions();
+    QAction* queue = nullptr;
+    for (QAction* a : actions)
+        if (a->objectName() == QLatin1String("queueRunsAction"))
+            queue = a;
+    QVERIFY(queue);
+    QCOMPARE(queue->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_R));
+
+    const QString other = m_temp.filePath("other.db");
+    {
+        ptq::SettingsDialog dialog(actions);
+        QCOMPARE(dialog.shortcutTable()->rowCount(), int(actions.size()));
+        dialog.threadsBox()->setValue(3);
+        dialog.databaseEdit()->setText(other);
+        auto* edit = dialog.shortcutTable()->findChild<QKeySequenceEdit*>("queueRunsAction");
+        QVERIFY(edit);
+        edit->setKeySequence(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_R));
+        QSignalSpy applied(&dialog, &ptq::SettingsDialog::applied);
+        dialog.accept();
+        QCOMPARE(applied.count(), 1);
+    }
+    // Saved, applied to the action, and shown again by a new dialog.
+    const ptq::WorkbenchSettings saved = ptq::WorkbenchSettings::load();
+    QCOMPARE(saved.threads, 3);
+    QCOMPARE(saved.effectiveDatabase(), other);
+    QCOMPARE(queue->shortcut(), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_R));
+    ptq::SettingsDialog again(actions);
+    QCOMPARE(again.threadsBox()->value(), 3);
+    QCOMPARE(again.databaseEdit()->text(), other);
+
+    // An emptied database setting falls back to the engine default ($PTQ_STORE here).
+    QSettings().remove(QStringLiteral("database"));
+    QCOMPARE(ptq::WorkbenchSettings::load().effectiveDatabase(), m_db);
+    QSettings().remove(QStringLiteral("shortcuts/queueRunsAction"));
+    ptq::applySavedShortcuts(actions);
+    QCOMPARE(queue->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_R));
+
+    // The about box names the versions of what the engine was built with.
+    const QString about = ptq::versionReport();
+    QVERIFY2(about.contains(QString::fromLatin1(ptq::torchVersion())), qPrintable(about));
+    QVERIFY2(about.contains("SQLite") && about.contains(QString::fromLatin1(qVersion())),
+             qPrintable(about));
 }
 
 void TestWorkbench::closingMidRunRecordsInterrupted()
