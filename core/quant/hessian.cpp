@@ -49,8 +49,17 @@ torch::Tensor HessianAccumulator::hessian() const
 {
     if (m_samples == 0)
         throw Error("hessian", objectName(m_name), "no calibration samples were added");
-    auto sum = m_partialRows > 0 ? m_sum + m_partial.to(torch::kDouble) : m_sum;
-    return (sum * (2.0 / double(m_samples))).to(torch::kFloat);
+    // (sum + partial) * 2/N in float64, rounded to float32: one pass over the three buffers
+    // (the tensor expression made four, 0.2 s for a 4096-wide layer).
+    const double scale = 2.0 / double(m_samples);
+    auto out = torch::empty({m_inFeatures, m_inFeatures}, torch::kFloat);
+    const double* sum = m_sum.data_ptr<double>();
+    const float* partial = m_partialRows > 0 ? m_partial.data_ptr<float>() : nullptr;
+    float* dst = out.data_ptr<float>();
+    const int64_t n = m_inFeatures * m_inFeatures;
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = float((sum[i] + (partial ? double(partial[i]) : 0.0)) * scale);
+    return out;
 }
 
 } // namespace ptq
