@@ -39,7 +39,9 @@ struct PerplexityResult {
 };
 
 // Reads a UTF-8 text file, joins its lines with "\n\n" and tokenizes it once (BOS as the
-// tokenizer adds it). Throws ptq::Error naming the file when unreadable or empty.
+// tokenizer adds it). Throws ptq::Error naming the file when unreadable or empty. The ids are
+// kept for the life of the process, keyed by the tokenizer's fingerprint and the text's
+// sha256, so a sweep encodes each calibration and evaluation text once. Thread-safe.
 std::vector<int32_t> tokenizeTextFile(const Tokenizer& tokenizer, const std::string& path);
 
 // Windows as [start, start+seqlen) token offsets, per the config.

@@ -1,5 +1,6 @@
 #include "text/tokenizer.h"
 
+#include "data/corpus.h"
 #include "text/bpe.h"
 #include "text/tokenizer_parts.h"
 #include "text/unicode.h"
@@ -33,6 +34,16 @@ Json readJsonFile(const std::string& path)
     } catch (const Json::exception& e) {
         throw Error(path, "JSON", std::string("not valid JSON: ") + e.what());
     }
+}
+
+std::string fileBytesSha256(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(path, "", "cannot open file");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return data::sha256Hex(buffer.str());
 }
 
 struct AddedToken {
@@ -88,6 +99,7 @@ struct Tokenizer::Impl {
     std::vector<int32_t> prefixIds, suffixIds;                        // what addSpecialTokens adds
     std::optional<int32_t> bos, eos;
     std::string kind;
+    std::string fingerprint;
 
     void readAddedTokens(const Json& root);
     void readConfig(const std::string& configPath, const Json& root);
@@ -393,6 +405,9 @@ Tokenizer Tokenizer::fromFiles(const std::string& tokenizerJsonPath,
     impl->decoder =
         text::makeDecoder(root.value("decoder", null), tokenizerJsonPath, "decoder", context);
     impl->readConfig(tokenizerConfigPath, root);
+    impl->fingerprint =
+        fileBytesSha256(tokenizerJsonPath) + ":" +
+        (tokenizerConfigPath.empty() ? std::string() : fileBytesSha256(tokenizerConfigPath));
     impl->kind = containsByteLevel(root.value("pre_tokenizer", null)) ||
                          containsByteLevel(root.value("decoder", null))
                      ? "byte-level BPE"
@@ -472,6 +487,11 @@ std::string Tokenizer::idToToken(int32_t id) const
 std::string Tokenizer::kind() const
 {
     return m_impl->kind;
+}
+
+const std::string& Tokenizer::fingerprint() const
+{
+    return m_impl->fingerprint;
 }
 
 } // namespace ptq

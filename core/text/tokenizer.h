@@ -53,6 +53,9 @@ public:
     std::optional<int32_t> tokenToId(const std::string& token) const;
     std::string idToToken(int32_t id) const; // throws ptq::Error when out of range
     std::string kind() const;                // "byte-level BPE" | "SentencePiece BPE"
+    // sha256 of tokenizer.json's bytes and of tokenizer_config.json's (when read): equal
+    // fingerprints encode every text alike, so token caches key on it.
+    const std::string& fingerprint() const;
 
 private:
     struct Impl;

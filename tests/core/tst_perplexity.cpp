@@ -2,6 +2,7 @@
 // llama_reference.h, plus window selection, batching, cancellation and input errors.
 
 #include "core/llama_reference.h"
+#include "core/test_files.h"
 
 #include "eval/perplexity.h"
 #include "io/checkpoint.h"
@@ -13,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <set>
@@ -248,4 +251,33 @@ TEST(TokenizeTextFile, JoinsLinesAndReportsErrors)
     writeFile(dir.sub("bad.txt"), "fine\nbroken \xc3\x28 here\n");
     expectErrorNaming([&] { tokenizeTextFile(tok, dir.sub("bad.txt")); }, "line 2");
     expectErrorNaming([&] { tokenizeTextFile(tok, dir.sub("bad.txt")); }, "bad.txt");
+}
+
+// tokenizeTextFile keeps ids per (tokenizer fingerprint, text sha256): a second call on the
+// same file gives the same ids, an edited file is encoded again, and a tokenizer whose
+// config differs (no BOS) never receives the other tokenizer's cached ids.
+TEST(TokenizeTextFile, CacheKeysOnTokenizerAndContent)
+{
+    ptq::test::TempDir dir("ptq-token-cache");
+    const std::string bundled = std::string(PTQ_SOURCE_DIR) + "/resources/models/ptq-llama-0.7m";
+    const Tokenizer withBos = Tokenizer::fromDir(bundled);
+    std::filesystem::create_directory(dir.path() / "nobos");
+    std::filesystem::copy_file(bundled + "/tokenizer.json", dir.path() / "nobos/tokenizer.json");
+    ptq::test::writeFile(dir.file("nobos/tokenizer_config.json"),
+                         R"({"add_bos_token": false, "bos_token": "<s>", "eos_token": "</s>"})");
+    const Tokenizer noBos = Tokenizer::fromDir(dir.file("nobos"));
+    EXPECT_NE(withBos.fingerprint(), noBos.fingerprint());
+    EXPECT_EQ(withBos.fingerprint(), Tokenizer::fromDir(bundled).fingerprint());
+
+    const std::string path = dir.file("text.txt");
+    ptq::test::writeFile(path, "The quick brown fox.\nIt jumped over the lazy dog.\n");
+    const auto first = tokenizeTextFile(withBos, path);
+    EXPECT_EQ(first, withBos.encode("The quick brown fox.\n\nIt jumped over the lazy dog."));
+    EXPECT_EQ(tokenizeTextFile(withBos, path), first);
+    const auto other = tokenizeTextFile(noBos, path);
+    ASSERT_EQ(other.size() + 1, first.size()); // the same ids without the leading BOS
+    EXPECT_TRUE(std::equal(other.begin(), other.end(), first.begin() + 1));
+
+    ptq::test::writeFile(path, "A different text entirely.\n");
+    EXPECT_EQ(tokenizeTextFile(withBos, path), withBos.encode("A different text entirely."));
 }
