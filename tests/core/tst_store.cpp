@@ -977,4 +977,13 @@ TEST(Fingerprint, CheckpointFollowsContentNotFolder)
     EXPECT_NE(checkpointFingerprint(dir.file("three")), fp);
 
     expectPtqError([&] { checkpointFingerprint(dir.file("absent")); }, dir.file("absent"), "");
+
+    // The process keeps fingerprints by file name, size and mtime: the same folder gives the
+    // cached value; a file rewritten in place (same size, later mtime) is hashed again.
+    EXPECT_EQ(checkpointFingerprint(dir.file("one")), fp);
+    const std::string oneFile = dir.file("one") + "/model.safetensors";
+    writeFile(oneFile, bytes);
+    std::filesystem::last_write_time(oneFile, std::filesystem::last_write_time(oneFile) +
+                                                  std::chrono::seconds(2));
+    EXPECT_EQ(checkpointFingerprint(dir.file("one")), checkpointFingerprint(dir.file("three")));
 }
