@@ -579,25 +579,21 @@ void ResultsStore::failRun(int64_t runId, const std::string& error)
 
 void ResultsStore::cancelRun(int64_t runId)
 {
-    requireWritable(runObject(runId));
-    const auto c = connection();
-    Transaction tx(c, true, runObject(runId));
-    Statement q(c, "UPDATE runs SET status = 'cancelled', finished_at = ? WHERE id = ?",
-                runObject(runId));
-    q.bindText(1, store::nowIso8601()).bindInt(2, runId).run();
-    if (sqlite3_changes(m_db) == 0)
-        throw Error(m_path, runObject(runId), "no such run");
-    tx.commit();
+    endRun(runId, RunStatus::Cancelled);
 }
 
 void ResultsStore::interruptRun(int64_t runId)
 {
+    endRun(runId, RunStatus::Interrupted);
+}
+
+void ResultsStore::endRun(int64_t runId, RunStatus status)
+{
     requireWritable(runObject(runId));
     const auto c = connection();
     Transaction tx(c, true, runObject(runId));
-    Statement q(c, "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?",
-                runObject(runId));
-    q.bindText(1, store::nowIso8601()).bindInt(2, runId).run();
+    Statement q(c, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", runObject(runId));
+    q.bindText(1, runStatusName(status)).bindText(2, store::nowIso8601()).bindInt(3, runId).run();
     if (sqlite3_changes(m_db) == 0)
         throw Error(m_path, runObject(runId), "no such run");
     tx.commit();

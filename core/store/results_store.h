@@ -235,6 +235,8 @@ private:
     void open();
     store::Connection connection() const;
     void requireWritable(const std::string& operation) const;
+    // Sets a run's status and finished_at in one transaction (cancelled, interrupted).
+    void endRun(int64_t runId, RunStatus status);
     std::vector<RunRecord> queryRuns(const store::Connection& c, const RunFilter& filter,
                                      std::optional<int64_t> id,
                                      const std::string& fingerprint) const;
