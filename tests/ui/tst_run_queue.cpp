@@ -148,6 +148,9 @@ private slots:
         writeText(QStringLiteral("eval.txt"));
         m_context = std::make_unique<WorkbenchContext>();
         m_context->setDatabasePath(file(QStringLiteral("results.db")));
+        // One engine thread: the cancel and latency bounds below must not depend on how many
+        // cores the machine lends to OpenBLAS's spinning worker threads.
+        m_context->setEngineThreads(1);
     }
 
     void cleanupTestCase()
