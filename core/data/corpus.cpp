@@ -3,6 +3,7 @@
 #include "data/rdata.h"
 #include "text/unicode.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,26 +21,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 namespace {
-
-std::string readText(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "", "cannot open for reading");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw Error(path, "", "read failed");
-    return bytes;
-}
-
-Json readJson(const std::string& path)
-{
-    try {
-        return Json::parse(readText(path));
-    } catch (const Json::exception& e) {
-        throw Error(path, "", std::string("not valid JSON: ") + e.what());
-    }
-}
 
 std::string jsonString(const Json& j, const char* key, const std::string& file)
 {
@@ -223,7 +204,7 @@ std::vector<Document> loadSotu(const std::string& dir)
 {
     std::vector<Document> docs;
     for (const std::string& path : sortedFiles(dir, ".json")) {
-        const Json j = readJson(path);
+        const Json j = readJsonFile(path);
         if (!j.is_object())
             throw Error(path, "", "not a JSON object");
         std::string stem = fs::path(path).stem().string();
@@ -252,9 +233,9 @@ std::vector<Document> loadMobyDick(const std::string& dir)
 {
     const std::string script = (fs::path(dir) / "data.js").string();
     std::vector<Document> docs;
-    for (const std::string& name : requiredFiles(readText(script), script)) {
+    for (const std::string& name : requiredFiles(readFileBytes(script), script)) {
         const std::string path = (fs::path(dir) / name).string();
-        const Json j = readJson(path);
+        const Json j = readJsonFile(path);
         const std::string chapter = jsonString(j, "chapter", path);
         const std::string title = jsonString(j, "title", path);
         if (chapter == "Contents")

@@ -1,6 +1,7 @@
 #include "data/rdata.h"
 
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <zlib.h>
 
@@ -374,17 +375,6 @@ private:
     std::vector<RObjectPtr> m_refs;
 };
 
-std::string readWholeFile(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "", "cannot open for reading");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw Error(path, "", "read failed");
-    return bytes;
-}
-
 // Inflates a zlib or gzip stream (zlib detects which). `expected` is the size announced by
 // R's length header, 0 when unknown.
 std::string inflateStream(std::string_view in, uint64_t expected, const std::string& file,
@@ -546,7 +536,7 @@ std::string decompress(std::string_view bytes, const std::string& file, const st
 
 RObjectPtr readRds(const std::string& path)
 {
-    const std::string raw = readWholeFile(path);
+    const std::string raw = readFileBytes(path);
     return unserialize(decompress(raw, path, "", 0), path, "");
 }
 
@@ -594,7 +584,7 @@ size_t dataFrameRows(const RObject& obj, const std::string& file, const std::str
 LazyLoadDb::LazyLoadDb(const std::string& basePath)
     : m_rdbPath(basePath + ".rdb"), m_rdxPath(basePath + ".rdx")
 {
-    const std::string raw = readWholeFile(m_rdxPath);
+    const std::string raw = readFileBytes(m_rdxPath);
     RObjectPtr index = unserialize(decompress(raw, m_rdxPath, "index", 0), m_rdxPath, "index");
     const RObject* variables = index->element("variables");
     if (!variables || variables->type != RType::List)

@@ -9,6 +9,7 @@
 #include "model/llama.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <chrono>
 #include <filesystem>
@@ -28,18 +29,6 @@ namespace {
 double secondsSince(std::chrono::steady_clock::time_point start)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string readBytes(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "dataset", "cannot open it for reading");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in.good() && !in.eof())
-        throw Error(path, "dataset", "read error");
-    return text.str();
 }
 
 void addMetric(RunResults& r, const std::string& name, const std::string& sha, double value)
@@ -129,7 +118,7 @@ std::string fileSha256(const std::string& path)
         if (auto it = cache.find(key); it != cache.end())
             return it->second;
     }
-    const std::string sha = data::sha256Hex(readBytes(path));
+    const std::string sha = data::sha256Hex(readFileBytes(path, "dataset"));
     std::lock_guard<std::mutex> lock(mutex);
     cache[key] = sha;
     return sha;

@@ -4,6 +4,7 @@
 #include "eval/zeroshot.h"
 #include "io/checkpoint.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <chrono>
 #include <cstdio>
@@ -233,18 +234,7 @@ SweepSpec SweepSpec::fromJson(const json& j, const std::string& source, const st
 
 SweepSpec SweepSpec::fromFile(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in)
-        throw Error(path, "sweep spec", "cannot open it for reading");
-    std::stringstream text;
-    text << in.rdbuf();
-    json j;
-    try {
-        j = json::parse(text.str());
-    } catch (const json::parse_error& e) {
-        throw Error(path, "sweep spec", std::string("not valid JSON: ") + e.what());
-    }
-    return fromJson(j, path, fs::path(path).parent_path().string());
+    return fromJson(readJsonFile(path, "sweep spec"), path, fs::path(path).parent_path().string());
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -248,14 +249,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
 
 ModelConfig ModelConfig::fromFile(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "", "cannot open config file");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw Error(path, "", "cannot read config file");
-    return fromJson(text.str(), path);
+    return fromJson(readFileBytes(path, "config file"), path);
 }
 
 std::string ModelConfig::toJson() const

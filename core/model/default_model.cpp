@@ -5,6 +5,7 @@
 #include "text/tokenizer.h"
 #include "text/tokenizer_writer.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <cmath>
 #include <fstream>
@@ -20,10 +21,7 @@ constexpr int64_t kHidden = 264;
 
 std::string readAll(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "", "cannot open the training text");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string text = readFileBytes(path, "training text");
     if (text.size() < 2)
         throw Error(path, "", "the training text is empty");
     return text;

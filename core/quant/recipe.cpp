@@ -2,6 +2,7 @@
 
 #include "quant/registry.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <fstream>
 #include <map>
@@ -315,18 +316,7 @@ Recipe Recipe::fromNameOrFile(const std::string& arg)
     const std::string ext = ".json";
     if (arg.size() < ext.size() || arg.compare(arg.size() - ext.size(), ext.size(), ext) != 0)
         return builtin(arg);
-    std::ifstream in(arg);
-    if (!in)
-        throw Error(arg, "recipe file", "cannot open it for reading");
-    std::stringstream text;
-    text << in.rdbuf();
-    json j;
-    try {
-        j = json::parse(text.str());
-    } catch (const json::parse_error& e) {
-        throw Error(arg, "recipe file", std::string("not valid JSON: ") + e.what());
-    }
-    return fromJson(j, arg);
+    return fromJson(readJsonFile(arg, "recipe file"), arg);
 }
 
 } // namespace ptq

@@ -7,6 +7,7 @@
 #include "data/corpus.h"
 #include "io/checkpoint.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,16 +39,6 @@ std::string canonicalJson(const std::string& text)
         return text;
     const json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
     return parsed.is_discarded() ? text : parsed.dump();
-}
-
-std::string readFile(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "", "cannot open for reading");
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 } // namespace
@@ -107,9 +98,7 @@ std::string computeCheckpointFingerprint(const std::string& modelDir)
 {
     const auto checkpoint = Checkpoint::open(modelDir);
     const std::string configPath = modelDir + "/config.json";
-    const json config = json::parse(readFile(configPath), nullptr, false);
-    if (config.is_discarded())
-        throw Error(configPath, "", "not valid JSON");
+    const json config = readJsonFile(configPath);
     // One line per tensor, in name order; the bytes are hashed straight from the mapping.
     std::string manifest =
         "ptq-checkpoint-fingerprint 1\nconfig " + data::sha256Hex(config.dump()) + "\n";

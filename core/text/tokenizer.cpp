@@ -5,6 +5,7 @@
 #include "text/tokenizer_parts.h"
 #include "text/unicode.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,28 +23,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-Json readJsonFile(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "", "cannot open file");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    try {
-        return Json::parse(buffer.str());
-    } catch (const Json::exception& e) {
-        throw Error(path, "JSON", std::string("not valid JSON: ") + e.what());
-    }
-}
-
 std::string fileBytesSha256(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "", "cannot open file");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return data::sha256Hex(buffer.str());
+    return data::sha256Hex(readFileBytes(path));
 }
 
 struct AddedToken {

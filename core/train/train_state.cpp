@@ -2,6 +2,7 @@
 
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <cstring>
 #include <filesystem>
@@ -69,12 +70,7 @@ template <typename T> T jsonField(const nlohmann::json& j, const char* key, cons
 
 void parseStateJson(const std::string& path, TrainState& s)
 {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(readFileBytes(path, "state.json"));
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(path, "state.json", std::string("not valid JSON: ") + e.what());
-    }
+    const nlohmann::json j = readJsonFile(path, "state.json");
     if (!j.is_object() || j.value("format", "") != kFormat)
         throw Error(path, "format", std::string("not a ") + kFormat + " file");
     if (jsonField<int>(j, "version", path) != kVersion)
@@ -100,17 +96,6 @@ bool hasTrainState(const std::string& outDir)
 {
     return fs::exists(fs::path(outDir) / "train_state") ||
            fs::exists(fs::path(outDir) / "train_state.old");
-}
-
-std::string readFileBytes(const std::string& path, const std::string& object)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, object, "cannot open it for reading");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw Error(path, object, "read error");
-    return bytes;
 }
 
 void saveTrainState(const std::string& outDir, const TrainState& s)

@@ -40,9 +40,6 @@ TrainState loadTrainState(const std::string& outDir);
 // Copies tokenizer.json (required) and tokenizer_config.json (when present) into outDir.
 void copyTokenizerFiles(const std::string& tokenizerDir, const std::string& outDir);
 
-// Reads a whole file; throws ptq::Error naming it.
-std::string readFileBytes(const std::string& path, const std::string& object);
-
 // The int32 token cache: "PTQTOK01", u64 key, u64 count, count int32 little-endian.
 // readTokenCache returns false when the file is absent, of another key, or malformed.
 bool readTokenCache(const std::string& path, uint64_t key, std::vector<int32_t>& tokens);

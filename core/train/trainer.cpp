@@ -7,6 +7,7 @@
 #include "train/llama_train_model.h"
 #include "train/train_state.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <torch/torch.h>
 
@@ -397,15 +398,15 @@ TrainData prepareTrainData(const std::string& tokenizerDir, const std::string& t
     const std::string tokConfig = (fs::path(tokenizerDir) / "tokenizer_config.json").string();
     if (!fs::is_regular_file(tokJson))
         throw Error(tokJson, "tokenizer.json", "missing: not a tokenizer folder");
-    std::string tokenizerBytes = train::readFileBytes(tokJson, "tokenizer.json");
+    std::string tokenizerBytes = readFileBytes(tokJson, "tokenizer.json");
     if (fs::exists(tokConfig))
-        tokenizerBytes += '\0' + train::readFileBytes(tokConfig, "tokenizer_config.json");
+        tokenizerBytes += '\0' + readFileBytes(tokConfig, "tokenizer_config.json");
     std::unique_ptr<Tokenizer> tokenizer; // loaded only when a cache misses
     std::error_code ec;
     fs::create_directories(cacheDir, ec);
     auto stream = [&](const std::string& path, const char* name) {
         const uint64_t key =
-            data::stableHash(train::readFileBytes(path, "text file") + '\0' + tokenizerBytes);
+            data::stableHash(readFileBytes(path, "text file") + '\0' + tokenizerBytes);
         const std::string cache = (fs::path(cacheDir) / (std::string(name) + ".tokens")).string();
         std::vector<int32_t> tokens;
         if (train::readTokenCache(cache, key, tokens))
