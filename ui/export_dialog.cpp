@@ -1,5 +1,6 @@
 #include "export_dialog.h"
 
+#include "error_label.h"
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -81,11 +82,7 @@ void ExportDialog::buildUi()
                                                           m_aspect, m_dpi, m_font})
         m_form->addRow(new QLabel(this), field);
 
-    m_error = new QLabel(this);
-    m_error->setObjectName(QStringLiteral("exportError"));
-    m_error->setWordWrap(true);
-    m_error->setStyleSheet(QStringLiteral("color: #b00020;"));
-    m_error->hide();
+    m_error = makeErrorLabel(this, QStringLiteral("exportError"));
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
 
     auto* layout = new QVBoxLayout(this);

@@ -1,5 +1,6 @@
 #include "layer_inspector.h"
 
+#include "error_label.h"
 #include "export_dialog.h"
 #include "heatmap_plot.h"
 #include "workbench_context.h"
@@ -112,12 +113,7 @@ LayerInspector::LayerInspector(WorkbenchContext* context, QWidget* parent)
 
 void LayerInspector::buildUi()
 {
-    m_errorLabel = new QLabel(this);
-    m_errorLabel->setObjectName(QStringLiteral("layerErrorLabel"));
-    m_errorLabel->setWordWrap(true);
-    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_errorLabel->setStyleSheet(QStringLiteral("color: #b00020;"));
-    m_errorLabel->hide();
+    m_errorLabel = makeErrorLabel(this, QStringLiteral("layerErrorLabel"));
     m_modelCombo = new QComboBox(this);
     m_modelCombo->setObjectName(QStringLiteral("layerModelCombo"));
     m_measureCombo = new QComboBox(this);

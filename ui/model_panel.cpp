@@ -2,6 +2,7 @@
 
 #include "bundled.h"
 #include "display_format.h"
+#include "error_label.h"
 #include "util/error.h"
 
 #include <QDir>
@@ -76,12 +77,7 @@ void ModelPanel::buildUi()
     m_pathLabel = new QLabel(this);
     m_pathLabel->setObjectName(QStringLiteral("pathLabel"));
     m_pathLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_errorLabel = new QLabel(this);
-    m_errorLabel->setObjectName(QStringLiteral("errorLabel"));
-    m_errorLabel->setWordWrap(true);
-    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_errorLabel->setStyleSheet(QStringLiteral("color: #b00020;"));
-    m_errorLabel->hide();
+    m_errorLabel = makeErrorLabel(this, QStringLiteral("errorLabel"));
 
     m_form = new QFormLayout;
     m_architecture = addRow(QStringLiteral("architectureValue"));

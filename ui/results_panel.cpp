@@ -1,5 +1,6 @@
 #include "results_panel.h"
 
+#include "error_label.h"
 #include "export_dialog.h"
 #include "io/export.h"
 #include "workbench_context.h"
@@ -125,12 +126,7 @@ QWidget* ResultsPanel::buildControls()
 
 void ResultsPanel::buildUi()
 {
-    m_errorLabel = new QLabel(this);
-    m_errorLabel->setObjectName(QStringLiteral("resultsErrorLabel"));
-    m_errorLabel->setWordWrap(true);
-    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_errorLabel->setStyleSheet(QStringLiteral("color: #b00020;"));
-    m_errorLabel->hide();
+    m_errorLabel = makeErrorLabel(this, QStringLiteral("resultsErrorLabel"));
     m_plotMessage = new QLabel(this);
     m_plotMessage->setObjectName(QStringLiteral("plotMessageLabel"));
     m_plotMessage->setWordWrap(true);

@@ -1,5 +1,6 @@
 #include "run_queue_panel.h"
 
+#include "error_label.h"
 #include "store/results_store.h"
 #include "workbench_context.h"
 
@@ -101,12 +102,7 @@ void RunQueuePanel::buildUi()
     buttons->addStretch(1);
     buttons->addWidget(m_cancelAllButton);
 
-    m_messageLabel = new QLabel(this);
-    m_messageLabel->setObjectName(QStringLiteral("messageLabel"));
-    m_messageLabel->setWordWrap(true);
-    m_messageLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_messageLabel->setStyleSheet(QStringLiteral("color: #b00020;"));
-    m_messageLabel->hide();
+    m_messageLabel = makeErrorLabel(this, QStringLiteral("messageLabel"));
     m_detailsLabel = new QLabel(this);
     m_detailsLabel->setObjectName(QStringLiteral("detailsLabel"));
     m_detailsLabel->setWordWrap(true);
