@@ -1,8 +1,12 @@
 #include "quant/gptq.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,47 +16,70 @@ namespace {
 
 const char* const kGptqFile = "gptq";
 constexpr int kMaxDampRaises = 6;
-// Columns handled by rank-1 updates before one GEMM updates the rest of the lazy block; small
-// enough that the rows being updated stay in cache.
-constexpr int64_t kSubBlock = 16;
-// Factorizations up to this size go to LAPACK; larger ones are split in two.
-constexpr int64_t kDirectSize = 256;
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define PTQ_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PTQ_VECTOR_CLONES
+#endif
 
-// For a symmetric positive definite a (n, n), writes the upper triangular U with
-// U^T U = a^-1 into u (zeros below the diagonal on entry) and uses v (n, n) as scratch for
-// the upper factor V of a = V V^T (U = V^-1). Returns false when a is not positive definite.
-//
-// Recursion on a = [[A11, A12], [A12^T, A22]], V = [[V11, V12], [0, V22]]:
-//   A22 = V22 V22^T,  V12 = A12 V22^-T = A12 U22^T,  A11 - V12 V12^T = V11 V11^T,
-//   U = V^-1 = [[U11, -U11 V12 U22], [0, U22]].
-// Everything above the base case is GEMMs: measured 2x faster than LAPACK's Cholesky of the
-// reversed matrix followed by a triangular inverse on a 4096 x 4096 Hessian, single thread.
-bool inverseUpperFactor(const torch::Tensor& a, torch::Tensor v, torch::Tensor u)
+// Output rows of W handled together inside a lazy block: one AVX-512 vector of floats, so
+// the per-column work vectorises across rows and a tile of a 128-column block (8 KB per
+// buffer) stays in L1.
+constexpr int64_t kRows = 16;
+// kRows values as one GCC vector, lowered to whatever vector width the target has.
+using RowVec = float __attribute__((vector_size(kRows * sizeof(float))));
+using DoubleRowVec = double __attribute__((vector_size(kRows * sizeof(double))));
+using CodeVec = uint8_t __attribute__((vector_size(kRows)));
+
+// LAPACK's Cholesky factorization and triangular inverse (column-major; the trailing
+// arguments are the lengths of the character arguments, which C implementations ignore).
+using PotrfFn = void (*)(const char* uplo, const int* n, float* a, const int* lda, int* info,
+                         size_t uploLen);
+using TrtriFn = void (*)(const char* uplo, const char* diag, const int* n, float* a, const int* lda,
+                         int* info, size_t uploLen, size_t diagLen);
+
+// Looked up at run time in the LAPACK libtorch is linked against, like OpenBLAS's thread
+// setter in engine/threads.cpp, so the build does not depend on which library provides it.
+// On a 4096 x 4096 Hessian (2 cores, OpenBLAS) spotrf + strtri take 0.17 s together, the
+// route through torch::linalg_cholesky_ex 0.43 s for the Cholesky alone.
+struct Lapack {
+    PotrfFn potrf = nullptr;
+    TrtriFn trtri = nullptr;
+};
+
+const Lapack& lapack()
+{
+    static const Lapack fns{reinterpret_cast<PotrfFn>(dlsym(RTLD_DEFAULT, "spotrf_")),
+                            reinterpret_cast<TrtriFn>(dlsym(RTLD_DEFAULT, "strtri_"))};
+    return fns;
+}
+
+// In place: the lower triangle of a (n, n) row-major, symmetric positive definite, becomes
+// L^-1 where a = L L^T and L is lower triangular; the strictly upper triangle is not touched.
+// Returns false when a is not positive definite (the lower triangle is then unspecified).
+bool lowerCholeskyInverse(torch::Tensor& a, GptqFactorBackend backend)
 {
     const int64_t n = a.size(0);
-    if (n <= kDirectSize) {
-        // J a J = L L^T (J reverses the order) gives a = (J L J)(J L J)^T with J L J upper.
-        auto [l, info] = torch::linalg_cholesky_ex(torch::flip(a, {0, 1}));
-        if (info.item<int>() != 0)
+    const Lapack& fns = lapack();
+    if (backend == GptqFactorBackend::Automatic && fns.potrf && fns.trtri &&
+        n <= std::numeric_limits<int>::max()) {
+        // Row-major a is column-major a^T = a. LAPACK's upper factor Uc (a = Uc^T Uc) read back
+        // row-major is L = Uc^T, and Uc^-1 read back row-major is L^-1.
+        const int ni = int(n);
+        int info = 0;
+        fns.potrf("U", &ni, a.data_ptr<float>(), &ni, &info, 1);
+        if (info != 0)
             return false;
-        const auto vd = torch::flip(l, {0, 1});
-        u.copy_(torch::linalg_solve_triangular(vd, torch::eye(n, a.options()), /*upper=*/true));
-        return true;
+        fns.trtri("U", "N", &ni, a.data_ptr<float>(), &ni, &info, 1, 1);
+        return info == 0;
     }
-    const int64_t h = (n / 2 + 63) / 64 * 64;
-    auto block = [h, n](const torch::Tensor& t, bool lowRows, bool lowCols) {
-        return t.slice(0, lowRows ? 0 : h, lowRows ? h : n)
-            .slice(1, lowCols ? 0 : h, lowCols ? h : n);
-    };
-    if (!inverseUpperFactor(block(a, false, false), block(v, false, false), block(u, false, false)))
+    auto [l, info] = torch::linalg_cholesky_ex(a);
+    if (info.item<int>() != 0)
         return false;
-    auto v12 = block(v, true, false);
-    torch::mm_out(v12, block(a, true, false), block(u, false, false).t());
-    const auto s = torch::addmm(block(a, true, true), v12, v12.t(), 1.0, -1.0);
-    if (!inverseUpperFactor(s, block(v, true, true), block(u, true, true)))
-        return false;
-    auto u12 = block(u, true, false);
-    torch::mm_out(u12, block(u, true, true), v12.mm(block(u, false, false))).neg_();
+    // Only the lower triangle, like LAPACK: the upper one keeps a for a retry.
+    const auto lower = torch::ones({n, n}, torch::kBool).tril();
+    a.copy_(torch::where(lower,
+                         torch::linalg_solve_triangular(l, torch::eye(n, a.options()), false), a));
     return true;
 }
 
@@ -75,61 +102,34 @@ inline float roundHalfEven(float v)
     return (v + kMagic) - kMagic;
 }
 
-// The state of one GPTQ pass, columns as rows: wt is W^T (in, out), so column i of W is the
-// contiguous row i of wt and every per-column operation runs over contiguous memory.
+// The state of one GPTQ pass over W (out, in). Inside a lazy block of columns [i1, i2) the
+// rows are independent: each tile of kRows rows is copied transposed (columns as rows of
+// kRows floats) into buffers that stay in L1, quantized column by column with rank-1 updates
+// of the block's later columns, and its fake-quantized values written back over the block's
+// columns of W; the block's scaled errors then update all later columns of W in one GEMM.
 struct GptqPass {
-    torch::Tensor wt;     // float32 (in, out), updated in place
+    torch::Tensor w;      // float32 (out, in): columns left of the current block hold their
+                          // fake-quantized values, columns right of it the updated weights
     torch::Tensor u;      // float32 (in, in), upper Cholesky factor of H^-1
-    torch::Tensor codes;  // uint8 (in, out)
-    torch::Tensor deq;    // float32 (in, out), fake-quantized columns
-    torch::Tensor errors; // float32 (blockSize, out), err rows of the current block
-    int64_t in = 0, out = 0;
+    torch::Tensor errors; // float32 (out, span), scaled errors of the current block
+    torch::Tensor codes;  // uint8 (out, in), processing order
+    int64_t in = 0, out = 0, span = 0;
     float maxq = 0;
-    double loss = 0; // sum of err^2, halved at the end
+    double loss = 0;              // sum of err^2, halved at the end
+    std::vector<double> tileLoss; // sum of err^2 of each row tile in the current block
+};
 
-    // Quantizes column i with per-row params (scale, zero: out floats); returns nothing, the
-    // scaled error goes to err.
-    void quantizeColumn(int64_t i, const float* scale, const float* zero, float* err)
-    {
-        const float d = u.data_ptr<float>()[i * in + i];
-        const float* w = wt.data_ptr<float>() + i * out;
-        uint8_t* c = codes.data_ptr<uint8_t>() + i * out;
-        float* q = deq.data_ptr<float>() + i * out;
-        double sum = 0;
-        for (int64_t r = 0; r < out; ++r) {
-            const float level =
-                std::min(std::max(roundHalfEven(w[r] / scale[r]) + zero[r], 0.0f), maxq);
-            const float dq = scale[r] * (level - zero[r]);
-            c[r] = uint8_t(level);
-            q[r] = dq;
-            const float e = (w[r] - dq) / d;
-            err[r] = e;
-            sum += double(e) * e;
-        }
-        loss += sum;
-    }
-
-    // wt[j] -= u[i, j] * err for the columns j in (i, end) of the current sub-block.
-    void updateSubBlock(int64_t i, int64_t end, const float* err)
-    {
-        const float* urow = u.data_ptr<float>() + i * in;
-        for (int64_t j = i + 1; j < end; ++j) {
-            const float f = urow[j];
-            float* w = wt.data_ptr<float>() + j * out;
-            for (int64_t r = 0; r < out; ++r)
-                w[r] -= f * err[r];
-        }
-    }
-
-    // wt[to0:to1] -= u[from0:from1, to0:to1]^T @ errors[from0-base : from1-base]
-    void updateRows(int64_t from0, int64_t from1, int64_t to0, int64_t to1, int64_t base)
-    {
-        if (to1 <= to0)
-            return;
-        wt.slice(0, to0, to1)
-            .addmm_(u.slice(0, from0, from1).slice(1, to0, to1).t(),
-                    errors.slice(0, from0 - base, from1 - base), 1.0, -1.0);
-    }
+// The block buffers of one row tile: element j holds column i1 + j of the tile's rows.
+// Arrays of vectors come from new[], which honours their 64-byte alignment (std::vector's
+// allocator does not see the vector attribute).
+struct Tile {
+    std::unique_ptr<RowVec[]> x, deq, err;
+    std::unique_ptr<CodeVec[]> codes;
+    RowVec scale{}, zero{};
+    explicit Tile(int64_t columns)
+        : x(new RowVec[columns]()), deq(new RowVec[columns]), err(new RowVec[columns]),
+          codes(new CodeVec[columns])
+    {}
 };
 
 // Per-column grid parameters: a (groups, out) table of scales and zeros and, per column
@@ -141,7 +141,105 @@ struct ColumnParams {
     bool lazy = false; // groups computed when first reached (grouped grid, no static groups)
 };
 
+// The lower triangle (with the diagonal) of row-major a (n, n) is finite.
+bool lowerFinite(const float* a, int64_t n)
+{
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const float* row = a + i * n;
+        for (int64_t j = 0; j <= i; ++j) {
+            uint32_t bits;
+            std::memcpy(&bits, row + j, sizeof bits);
+            bad |= uint32_t((bits & 0x7f800000u) == 0x7f800000u); // exponent all ones
+        }
+    }
+    return bad == 0;
+}
+
+// Row-major a (n, n) holding L^-1 in its lower triangle becomes J L^-1 J (upper triangular,
+// zeros below): element (i, j) swaps with (n-1-i, n-1-j), keeping only what lands on or above
+// the diagonal. One pass over the rows from both ends.
+void reverseLowerToUpper(float* a, int64_t n)
+{
+    for (int64_t i = 0, k = n - 1; i <= k; ++i, --k) {
+        float* top = a + i * n;
+        float* bottom = a + k * n;
+        if (i == k) { // the middle row of an odd n pairs with itself
+            std::vector<float> row(top, top + n);
+            for (int64_t j = 0; j < n; ++j)
+                top[j] = j >= i ? row[n - 1 - j] : 0.0f;
+            break;
+        }
+        for (int64_t j = 0; j < n; ++j) {
+            const float t = top[j], b = bottom[n - 1 - j];
+            top[j] = j >= i ? b : 0.0f;
+            bottom[n - 1 - j] = j <= i ? t : 0.0f;
+        }
+    }
+}
+
+// Factors J (H + damp I) J held in `a` in place (its diagonal without damping in `diag`),
+// raising damp on failure: a failed attempt overwrote only the lower triangle, which is
+// restored from the upper one.
+torch::Tensor inverseFactorInPlace(torch::Tensor a, const std::vector<float>& diag, double meanDiag,
+                                   double percDamp, const std::string& layer,
+                                   std::vector<std::string>& warnings, GptqFactorBackend backend)
+{
+    const int64_t n = a.size(0);
+    float* p = a.data_ptr<float>();
+    double damp = percDamp * meanDiag;
+    for (int attempt = 0; attempt <= kMaxDampRaises; ++attempt) {
+        if (attempt > 0)
+            for (int64_t i = 1; i < n; ++i)
+                for (int64_t j = 0; j < i; ++j)
+                    p[i * n + j] = p[j * n + i];
+        for (int64_t i = 0; i < n; ++i)
+            p[i * n + i] = diag[i] + float(damp);
+        // J H J = L L^T gives H = (J L J)(J L J)^T with J L J upper triangular, so
+        // U = (J L J)^-1 = J L^-1 J.
+        if (lowerCholeskyInverse(a, backend) && lowerFinite(p, n)) {
+            reverseLowerToUpper(p, n);
+            return a;
+        }
+        if (attempt == kMaxDampRaises)
+            break;
+        damp *= 10.0;
+        warnings.push_back("damping raised to " + formatDouble(damp) + " (" +
+                           formatDouble(damp / meanDiag) + " x mean diag H): H of " + layer +
+                           " is not positive definite");
+    }
+    throw Error(kGptqFile, layer,
+                "the Hessian is not positive definite even with damping " + formatDouble(damp));
+}
+
+// J h J in place (reversing both orders of a row-major matrix reverses its storage), h
+// float32 contiguous, and the reversed diagonal and the mean of the diagonal.
+void reverseInPlace(torch::Tensor& h, std::vector<float>& diag, double& meanDiag)
+{
+    const int64_t n = h.size(0);
+    float* p = h.data_ptr<float>();
+    std::reverse(p, p + n * n);
+    diag.resize(n);
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        diag[i] = p[i * n + i];
+        sum += diag[i];
+    }
+    meanDiag = sum / double(n);
+}
+
 } // namespace
+
+torch::Tensor gptqInverseFactor(const torch::Tensor& hessian, double percDamp,
+                                const std::string& layer, std::vector<std::string>& warnings,
+                                GptqFactorBackend backend)
+{
+    auto a = hessian.to(torch::kFloat).contiguous().clone();
+    std::vector<float> diag;
+    double meanDiag = 0;
+    reverseInPlace(a, diag, meanDiag);
+    return inverseFactorInPlace(a, diag, meanDiag, percDamp, layer, warnings, backend);
+}
 
 GptqParams GptqParams::fromJson(const nlohmann::json& params)
 {
@@ -160,92 +258,152 @@ GptqParams GptqParams::fromJson(const nlohmann::json& params)
     return p;
 }
 
-torch::Tensor gptqInverseFactor(const torch::Tensor& hessian, double percDamp,
-                                const std::string& layer, std::vector<std::string>& warnings)
-{
-    const double meanDiag = hessian.diagonal().mean().item<double>();
-    double damp = percDamp * meanDiag;
-    const auto hf = hessian.to(torch::kFloat);
-    const int64_t n = hf.size(0);
-    auto v = torch::empty({n, n});
-    for (int attempt = 0; attempt <= kMaxDampRaises; ++attempt) {
-        auto h = hf.clone();
-        h.diagonal().add_(damp);
-        auto result = torch::zeros({n, n});
-        // A NaN or Inf anywhere makes the sum non-finite: one pass instead of a mask.
-        if (inverseUpperFactor(h, v, result) && std::isfinite(result.sum().item<double>()))
-            return result;
-        if (attempt == kMaxDampRaises)
-            break;
-        damp *= 10.0;
-        warnings.push_back("damping raised to " + formatDouble(damp) + " (" +
-                           formatDouble(damp / meanDiag) + " x mean diag H): H of " + layer +
-                           " is not positive definite");
-    }
-    throw Error(kGptqFile, layer,
-                "the Hessian is not positive definite even with damping " + formatDouble(damp));
-}
-
 namespace {
 
-// Parameters of the group of columns [i0, i0 + g) from the current (compensated) weights,
-// into row i0/g of the table. Min and max run over contiguous rows of wt: torch reductions
-// over the transposed view cost ~100x more per group.
-void groupParams(GptqPass& pass, int64_t i0, int64_t g, const QuantGrid& grid, const MseSearch& mse,
-                 ColumnParams& cp)
+// Parameters of the group of columns [i, i + g) for the tile's rows, from their current
+// (compensated) values, into row i/g of the table. A group that ends inside the block is
+// read from the tile; a wider one starts at the block start, where W is current.
+void groupParams(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
+                 const Tile& tile, int64_t r0, int64_t rows, int64_t i1, int64_t i2, int64_t i)
 {
-    const int64_t out = pass.out;
-    float* scale = cp.scale.data_ptr<float>() + (i0 / g) * out;
-    float* zero = cp.zero.data_ptr<float>() + (i0 / g) * out;
+    const int64_t g = grid.groupSize, out = pass.out, in = pass.in;
+    const float* w = pass.w.data_ptr<float>();
+    auto value = [&](int64_t k, int64_t col) {
+        return col < i2 ? tile.x[col - i1][k] : w[(r0 + k) * in + col];
+    };
+    float* scale = cp.scale.data_ptr<float>() + (i / g) * out + r0;
+    float* zero = cp.zero.data_ptr<float>() + (i / g) * out + r0;
     if (mse.enabled) {
-        const QuantParams p = findParams(pass.wt.slice(0, i0, i0 + g).t().contiguous(), grid, mse);
-        std::copy_n(p.scale.data_ptr<float>(), out, scale);
-        std::copy_n(p.zero.data_ptr<float>(), out, zero);
+        auto values = torch::empty({rows, g});
+        float* v = values.data_ptr<float>();
+        for (int64_t k = 0; k < rows; ++k)
+            for (int64_t c = 0; c < g; ++c)
+                v[k * g + c] = value(k, i + c);
+        const QuantParams p = findParams(values, grid, mse);
+        std::copy_n(p.scale.data_ptr<float>(), rows, scale);
+        std::copy_n(p.zero.data_ptr<float>(), rows, zero);
         return;
     }
-    std::vector<float> lo(pass.wt.data_ptr<float>() + i0 * out,
-                          pass.wt.data_ptr<float>() + (i0 + 1) * out);
-    std::vector<float> hi = lo;
-    for (int64_t i = i0 + 1; i < i0 + g; ++i) {
-        const float* w = pass.wt.data_ptr<float>() + i * out;
-        for (int64_t r = 0; r < out; ++r) {
-            lo[r] = std::min(lo[r], w[r]);
-            hi[r] = std::max(hi[r], w[r]);
+    for (int64_t k = 0; k < rows; ++k) {
+        float lo = value(k, i), hi = lo;
+        for (int64_t c = 1; c < g; ++c) {
+            const float v = value(k, i + c);
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
         }
+        rowParams(lo, hi, grid, scale[k], zero[k]);
     }
-    for (int64_t r = 0; r < out; ++r)
-        rowParams(lo[r], hi[r], grid, scale[r], zero[r]);
 }
 
-void runBlocks(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const GptqParams& gp,
-               const MseSearch& mse, const std::string& name, const ProgressFn& progress)
+// GPTQ on rows [r0, r0 + kRows) of the block [i1, i2). The per-column work is written on
+// RowVec, one instruction per step on AVX-512; the function is also compiled for AVX2 and
+// the baseline and the best is picked at load time. Every version computes the same floats
+// (no FMA contraction in ISO C++ mode), and the same as the scalar expression
+// min(max(roundHalfEven(x / scale) + zero, 0), maxq).
+PTQ_VECTOR_CLONES
+void runTile(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
+             int64_t r0, int64_t i1, int64_t i2)
+{
+    constexpr float kMagic = 12582912.0f; // 1.5 * 2^23, see roundHalfEven
+    constexpr float kLimit = 4194304.0f;  // 2^22
+    const int64_t in = pass.in, out = pass.out, columns = i2 - i1;
+    const int64_t rows = std::min(kRows, out - r0);
+    Tile tile(columns);
+    const float* w = pass.w.data_ptr<float>() + r0 * in + i1;
+    RowVec* tileX = tile.x.get();
+    for (int64_t k = 0; k < rows; ++k)
+        for (int64_t j = 0; j < columns; ++j)
+            tileX[j][k] = w[k * in + j];
+    // The next tile's rows of the block, fetched from memory while this one computes.
+    // So are the lines its results will be written to (for writing: no read-for-ownership
+    // stall at the store).
+    const int64_t nextRows = std::min(kRows, std::max<int64_t>(out - r0 - kRows, 0));
+    const uint8_t* nextCodes = pass.codes.data_ptr<uint8_t>() + (r0 + kRows) * in + i1;
+    const float* nextErrors = pass.errors.data_ptr<float>() + (r0 + kRows) * pass.span;
+    for (int64_t k = 0; k < nextRows; ++k) {
+        for (int64_t j = 0; j < columns; j += 16) {
+            __builtin_prefetch(w + (kRows + k) * in + j);
+            __builtin_prefetch(nextErrors + k * pass.span + j, 1);
+        }
+        for (int64_t j = 0; j < columns; j += 64)
+            __builtin_prefetch(nextCodes + k * in + j, 1);
+    }
+    const float* u = pass.u.data_ptr<float>();
+    const float maxq = pass.maxq;
+    DoubleRowVec loss{}; // per row: the lanes add independently, in column order
+    for (int64_t j = 0; j < columns; ++j) {
+        const int64_t i = i1 + j;
+        const bool groupStart = cp.lazy && i % grid.groupSize == 0;
+        if (groupStart)
+            groupParams(pass, cp, grid, mse, tile, r0, rows, i1, i2, i);
+        if (j == 0 || groupStart || cp.groupOf[i] != cp.groupOf[i - 1]) {
+            const float* scale = cp.scale.data_ptr<float>() + cp.groupOf[i] * out + r0;
+            const float* zero = cp.zero.data_ptr<float>() + cp.groupOf[i] * out + r0;
+            for (int64_t k = 0; k < kRows; ++k) { // padding rows: x = 0 gives err = 0
+                tile.scale[k] = k < rows ? scale[k] : 1.0f;
+                tile.zero[k] = k < rows ? zero[k] : 0.0f;
+            }
+        }
+        const RowVec x = tile.x[j];
+        RowVec t = x / tile.scale;
+        t = t < -kLimit ? -kLimit : t;
+        t = kLimit < t ? kLimit : t;
+        RowVec level = ((t + kMagic) - kMagic) + tile.zero;
+        level = level < 0.0f ? 0.0f : level;
+        level = maxq < level ? maxq : level;
+        const RowVec dq = tile.scale * (level - tile.zero);
+        const RowVec err = (x - dq) / u[i * in + i];
+        tile.deq[j] = dq;
+        tile.codes[j] = __builtin_convertvector(level, CodeVec);
+        tile.err[j] = err;
+        const DoubleRowVec e = __builtin_convertvector(err, DoubleRowVec);
+        loss += e * e;
+        // The block's later columns: x[j'] -= u[i, i1 + j'] * err.
+        const float* urow = u + i * in + i1;
+        for (int64_t jj = j + 1; jj < columns; ++jj)
+            tile.x[jj] -= urow[jj] * err;
+    }
+    // Local pointers and sizes: the uint8 stores may alias anything the compiler cannot see
+    // is local, which would reload every member on each element.
+    uint8_t* codes = pass.codes.data_ptr<uint8_t>() + r0 * in + i1;
+    float* deq = pass.w.data_ptr<float>() + r0 * in + i1; // in cache since the tile was read
+    float* errors = pass.errors.data_ptr<float>() + r0 * pass.span;
+    const int64_t span = pass.span;
+    const CodeVec* tileCodes = tile.codes.get();
+    const RowVec* tileDeq = tile.deq.get();
+    const RowVec* tileErr = tile.err.get();
+    for (int64_t k = 0; k < rows; ++k)
+        for (int64_t j = 0; j < columns; ++j) {
+            codes[k * in + j] = tileCodes[j][k];
+            deq[k * in + j] = tileDeq[j][k];
+            errors[k * span + j] = tileErr[j][k];
+        }
+    double tileLoss = 0;
+    for (int64_t k = 0; k < kRows; ++k)
+        tileLoss += loss[k];
+    pass.tileLoss[r0 / kRows] = tileLoss;
+}
+
+void runBlocks(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
+               const std::string& name, const ProgressFn& progress)
 {
     const int64_t in = pass.in;
-    const int64_t g = grid.groupSize;
-    for (int64_t i1 = 0; i1 < in;) {
-        int64_t i2 = std::min(i1 + gp.blockSize, in);
-        if (cp.lazy) {
-            // Blocks end at group starts, so a group's first column sees every earlier update.
-            i2 = std::min(i2, (i1 / g + 1) * g);
-            if (i1 % g == 0)
-                groupParams(pass, i1, g, grid, mse, cp);
-        }
-        for (int64_t s1 = i1; s1 < i2; s1 += kSubBlock) {
-            const int64_t s2 = std::min(s1 + kSubBlock, i2);
-            for (int64_t i = s1; i < s2; ++i) {
-                const int64_t grp = cp.groupOf[i];
-                float* err = pass.errors.data_ptr<float>() + (i - i1) * pass.out;
-                pass.quantizeColumn(i, cp.scale.data_ptr<float>() + grp * pass.out,
-                                    cp.zero.data_ptr<float>() + grp * pass.out, err);
-                pass.updateSubBlock(i, s2, err);
-            }
-            pass.updateRows(s1, s2, s2, i2, i1);
-        }
-        pass.updateRows(i1, i2, i2, in, i1);
+    const int64_t tiles = (pass.out + kRows - 1) / kRows;
+    pass.tileLoss.assign(tiles, 0.0);
+    for (int64_t i1 = 0; i1 < in; i1 += pass.span) {
+        const int64_t i2 = std::min(i1 + pass.span, in);
+        at::parallel_for(0, tiles, 1, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t)
+                runTile(pass, cp, grid, mse, t * kRows, i1, i2);
+        });
+        for (double l : pass.tileLoss) // in tile order: the same sum for any thread count
+            pass.loss += l;
+        if (i2 < in) // W[:, i2:] -= E U[i1:i2, i2:]
+            pass.w.slice(1, i2, in).addmm_(pass.errors.slice(1, 0, i2 - i1),
+                                           pass.u.slice(0, i1, i2).slice(1, i2, in), 1.0, -1.0);
         reportProgress(
             progress,
             {"gptq", name + ": column " + std::to_string(i2) + "/" + std::to_string(in), i2, in});
-        i1 = i2;
     }
 }
 
@@ -297,8 +455,10 @@ WeightQuantResult GptqQuantizer::quantize(const LayerInput& layer, const QuantGr
 
     // Inputs that are always zero: their weights cannot matter, H gets a unit diagonal there.
     const auto dead = h.diagonal() == 0;
-    h.diagonal().masked_fill_(dead, 1.0);
-    w.masked_fill_(dead.unsqueeze(0), 0.0);
+    if (dead.any().item<bool>()) {
+        h.diagonal().masked_fill_(dead, 1.0);
+        w.masked_fill_(dead.unsqueeze(0), 0.0);
+    }
 
     MseSearch mse;
     mse.enabled = m_params.mse;
@@ -316,16 +476,25 @@ WeightQuantResult GptqQuantizer::quantize(const LayerInput& layer, const QuantGr
         w = w.index_select(1, perm);
         h = h.index_select(0, perm).index_select(1, perm);
     }
-    pass.u = gptqInverseFactor(h, m_params.percDamp, name, result.warnings).contiguous();
-    pass.wt = w.t().contiguous();
-    pass.codes = torch::empty({in, out}, torch::kUInt8);
-    pass.deq = torch::empty({in, out});
-    pass.errors = torch::empty({std::min(m_params.blockSize, in), out});
-    runBlocks(pass, cp, grid, m_params, mse, name, progress);
+    std::vector<float> diag;
+    double meanDiag = 0;
+    reverseInPlace(h, diag, meanDiag); // h is ours: factor it in place
+    pass.u = inverseFactorInPlace(h, diag, meanDiag, m_params.percDamp, name, result.warnings,
+                                  GptqFactorBackend::Automatic);
+    pass.w = w;
+    // Lazy blocks start at group starts: with groups narrower than blocksize a block holds
+    // whole groups; a group of several blocks starts at a block start. The block size changes
+    // speed, not the result.
+    const int64_t g = grid.groupSize, b = m_params.blockSize;
+    pass.span = !cp.lazy ? b : g <= b ? b / g * g : g % b == 0 ? b : g;
+    pass.span = std::min(pass.span, in);
+    pass.errors = torch::empty({out, pass.span});
+    pass.codes = torch::empty({out, in}, torch::kUInt8);
+    runBlocks(pass, cp, grid, mse, name, progress);
     result.loss = pass.loss / 2.0;
 
-    auto codes = pass.codes.t().contiguous(); // (out, in), processing order
-    auto deq = pass.deq.t().contiguous();
+    auto codes = pass.codes; // (out, in), processing order
+    auto deq = pass.w;
     QuantParams stored{cp.scale.t().contiguous(), cp.zero.t().contiguous()}; // (out, groups)
     if (grid.groupSize == -1)
         stored = {cp.scale.slice(0, 0, 1).slice(1, 0, 1).clone(),

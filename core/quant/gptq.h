@@ -21,10 +21,13 @@
 //   column's weights never reach the output and should not widen the range.
 // - The upper Cholesky factor U of H^-1 is computed as J chol(J H J)^-1 J (J reverses the
 //   order), equal to the reference's chol(cholesky_inverse(chol(H)), upper) by uniqueness
-//   of the Cholesky factor, at about half the factorisation cost. (The LDL form of QuIP,
-//   which needs no inverse, was tried: in float32 it feeds back the accumulated W - Q
-//   instead of GPTQ's bounded per-column errors and lost ~1e-3 relative accuracy, enough to
-//   move fp16 group scales; GPTQ's form is kept.)
+//   of the Cholesky factor, at half the factorisation cost: one Cholesky and one triangular
+//   inverse, LAPACK's spotrf and strtri. (The LDL form of QuIP, which needs no inverse, was
+//   tried: in float32 it feeds back the accumulated W - Q instead of GPTQ's bounded
+//   per-column errors and lost ~1e-3 relative accuracy, enough to move fp16 group scales;
+//   GPTQ's form is kept.)
+// - Lazy blocks hold whole groups (the largest multiple of the group size up to blocksize,
+//   or one group when groups are wider), so a group's columns are updated together.
 // - Positive definiteness failures retry with 10x the damping (up to 6 times) and record a
 //   warning; a layer that still fails throws ptq::Error naming it.
 
@@ -54,10 +57,16 @@ private:
     GptqParams m_params;
 };
 
+// Where gptqInverseFactor factorizes: Automatic uses LAPACK's spotrf and strtri when the
+// process has them (libtorch is linked against a LAPACK), else torch's Cholesky and
+// triangular solve; Torch always takes the latter (tests compare the two).
+enum class GptqFactorBackend { Automatic, Torch };
+
 // The upper triangular U with U^T U = (H + damp*I)^-1, damp = percDamp * mean(diag H),
 // raised 10x per failed Cholesky (each raise appends a warning); throws ptq::Error naming
 // `layer` when it still fails. float32 (in, in).
 torch::Tensor gptqInverseFactor(const torch::Tensor& hessian, double percDamp,
-                                const std::string& layer, std::vector<std::string>& warnings);
+                                const std::string& layer, std::vector<std::string>& warnings,
+                                GptqFactorBackend backend = GptqFactorBackend::Automatic);
 
 } // namespace ptq

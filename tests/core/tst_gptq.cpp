@@ -348,18 +348,47 @@ TEST(Gptq, MatchesFloat64Reference)
 }
 
 // Lazy batching is a reordering of the same float32 arithmetic: the block size may change
-// codes only through midpoint flips (0.1% allowed) and the loss
-// by reassociation error (1e-4 relative allowed).
+// codes only through midpoint flips (0.1% allowed) and the loss by reassociation error
+// (1e-4 relative allowed). The cases cover blocks narrower than a group (a group then spans
+// blocks, or the block widens to the group), blocks holding several groups, a block size
+// that is no multiple of the group size, and blocks wider than the layer.
 TEST(Gptq, BlockSizeDoesNotChangeTheResult)
 {
     const Fixture f;
-    const QuantGrid grid{3, false, 64, 1.0};
-    GptqParams small;
-    small.blockSize = 5;
-    const auto a = runGptq(f, grid);
-    const auto b = runGptq(f, grid, small);
-    EXPECT_GE((a.q.codes() == b.q.codes()).to(torch::kDouble).mean().item<double>(), 0.999);
-    EXPECT_LE(std::abs(a.loss - b.loss) / a.loss, 1e-4);
+    struct Case {
+        int64_t group, blockSize;
+    };
+    for (const Case c : {Case{64, 5}, Case{64, 16}, Case{64, 32}, Case{64, 256}, Case{32, 48},
+                         Case{128, 64}, Case{0, 5}, Case{0, 7}, Case{0, 300}}) {
+        SCOPED_TRACE("group " + std::to_string(c.group) + " blocksize " +
+                     std::to_string(c.blockSize));
+        const QuantGrid grid{3, false, c.group, 1.0};
+        GptqParams p;
+        p.blockSize = c.blockSize;
+        const auto a = runGptq(f, grid);
+        const auto b = runGptq(f, grid, p);
+        EXPECT_GE((a.q.codes() == b.q.codes()).to(torch::kDouble).mean().item<double>(), 0.999);
+        EXPECT_LE(std::abs(a.loss - b.loss) / a.loss, 1e-4);
+    }
+}
+
+// Rows of W are quantized independently (the Hessian couples columns only), so a layer whose
+// row count is no multiple of the kernel's row tile gives its rows' results of the full layer.
+TEST(Gptq, PartialRowTilesMatchTheFullLayer)
+{
+    const Fixture f;
+    const QuantGrid grid{4, false, 64, 1.0};
+    const auto full = runGptq(f, grid);
+    for (int64_t rows : {1, 15, 37}) {
+        SCOPED_TRACE("rows " + std::to_string(rows));
+        const auto part = GptqQuantizer().quantize(
+            {"test.proj", f.w.slice(0, 0, rows).contiguous(), &f.acc}, grid, nullptr);
+        const auto same = part.q.codes() == full.q.codes().slice(0, 0, rows);
+        EXPECT_GE(same.to(torch::kDouble).mean().item<double>(), 0.999);
+        EXPECT_LE((part.dequantized - full.dequantized.slice(0, 0, rows)).abs().max().item<float>(),
+                  1e-6 + 1e-3 * full.dequantized.abs().max().item<float>());
+        EXPECT_TRUE(torch::equal(part.dequantized, part.q.dequantize()));
+    }
 }
 
 TEST(Gptq, LessOutputErrorThanRtn)
@@ -424,26 +453,34 @@ TEST(Gptq, RankDeficientCalibrationWorksThroughDamping)
     EXPECT_LT(outputError(w, r.dequantized, x), outputError(w, rtn.dequantized, x));
 }
 
+// Both factor routes: a failed attempt overwrites part of the matrix, and the retry with
+// more damping must start again from the Hessian, not from the wreck.
 TEST(Gptq, IndefiniteHessianRaisesDampingThenFails)
 {
-    auto h = torch::eye(8);
-    h[0][0] = -0.05; // damping 0.01*mean fails, 0.1*mean succeeds
-    std::vector<std::string> warnings;
-    const auto u = gptqInverseFactor(h, 0.01, "test.proj", warnings);
-    ASSERT_EQ(warnings.size(), 1u);
-    EXPECT_NE(warnings[0].find("damping raised"), std::string::npos);
-    auto damped = h.to(torch::kDouble);
-    damped.diagonal().add_(0.1 * h.diagonal().mean().item<double>());
-    const auto ud = u.to(torch::kDouble);
-    EXPECT_LE((ud.t().mm(ud) - torch::inverse(damped)).abs().max().item<double>(), 1e-5);
+    for (const auto backend : {GptqFactorBackend::Automatic, GptqFactorBackend::Torch}) {
+        SCOPED_TRACE(backend == GptqFactorBackend::Torch ? "torch" : "automatic");
+        torch::manual_seed(3);
+        const auto x = torch::randn({40, 9});
+        auto h = x.t().mm(x) / 40.0 + torch::eye(9);
+        h[4][4] = -0.05; // damping 0.01*mean fails, 0.1*mean succeeds
+        std::vector<std::string> warnings;
+        const auto u = gptqInverseFactor(h, 0.01, "test.proj", warnings, backend);
+        ASSERT_EQ(warnings.size(), 1u);
+        EXPECT_NE(warnings[0].find("damping raised"), std::string::npos);
+        auto damped = h.to(torch::kDouble);
+        damped.diagonal().add_(0.1 * h.diagonal().mean().item<double>());
+        const auto ud = u.to(torch::kDouble);
+        EXPECT_TRUE(torch::equal(u, u.triu()));
+        EXPECT_LE((ud.t().mm(ud) - torch::inverse(damped)).abs().max().item<double>(), 1e-4);
 
-    h[0][0] = -1e6; // mean(diag) < 0: no damping helps
-    warnings.clear();
-    try {
-        gptqInverseFactor(h, 0.01, "model.layers.3.mlp.up_proj", warnings);
-        FAIL() << "expected ptq::Error";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("model.layers.3.mlp.up_proj"), std::string::npos);
+        h[4][4] = -1e6; // mean(diag) < 0: no damping helps
+        warnings.clear();
+        try {
+            gptqInverseFactor(h, 0.01, "model.layers.3.mlp.up_proj", warnings, backend);
+            FAIL() << "expected ptq::Error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("model.layers.3.mlp.up_proj"), std::string::npos);
+        }
     }
 }
 
@@ -492,8 +529,8 @@ TEST(Gptq, ProgressCanCancel)
     EXPECT_THROW(GptqQuantizer().quantize({"p", f.w, &f.acc}, QuantGrid{}, stop), Cancelled);
 }
 
-// The fast factor (recursive blocked factorization, float32) against the paper's route in
-// float64 (Cholesky, inverse, upper Cholesky of the inverse).
+// The factor (LAPACK's Cholesky and triangular inverse of the reversed matrix, float32)
+// against the paper's route in float64 (Cholesky, inverse, upper Cholesky of the inverse).
 TEST(Gptq, InverseFactorMatchesReference)
 {
     const Fixture f;
@@ -508,24 +545,27 @@ TEST(Gptq, InverseFactorMatchesReference)
     EXPECT_LE(rel, 1e-4);
 }
 
-// A width that the recursion splits unevenly (700 -> 384 + 316, 384 -> 192 + 192), so the
-// blocked path, not only the direct one, meets the float64 reference. Tolerance 1e-4
-// relative to the largest entry: float32 factorization of a matrix with condition number
-// ~1e2 after damping loses a few digits of the 7 float32 carries.
-TEST(Gptq, BlockedInverseFactorMatchesReference)
+// Both routes at an odd width (the middle row of the in-place reversal pairs with itself)
+// with uneven channels. Tolerance 1e-4 relative to the largest entry: float32 factorization
+// of a matrix with condition number ~1e2 after damping loses a few of float32's 7 digits.
+TEST(Gptq, InverseFactorRoutesMatchReference)
 {
-    constexpr int64_t n = 700, rows = 1500;
+    constexpr int64_t n = 701, rows = 1500;
     torch::manual_seed(11);
     const auto x = torch::randn({rows, n}) * torch::linspace(0.2, 3.0, n); // uneven channels
     const auto h = (2.0 / rows) * x.t().mm(x);
-    std::vector<std::string> warnings;
-    const auto u = gptqInverseFactor(h, 0.01, "wide.proj", warnings).to(torch::kDouble);
     const auto hd = h.to(torch::kDouble).contiguous();
     const Matrix hm(hd.data_ptr<double>(), hd.data_ptr<double>() + n * n);
     const auto ref = torch::tensor(refInverseFactor(hm, n, 0.01), torch::kDouble).reshape({n, n});
-    const double rel = ((u - ref).abs().max() / ref.abs().max()).item<double>();
-    std::printf("blocked factor (n = %lld) max relative error %.3g\n", (long long)n, rel);
-    EXPECT_TRUE(warnings.empty());
-    EXPECT_TRUE(torch::equal(u, u.triu()));
-    EXPECT_LE(rel, 1e-4);
+    for (const auto backend : {GptqFactorBackend::Automatic, GptqFactorBackend::Torch}) {
+        std::vector<std::string> warnings;
+        const auto u = gptqInverseFactor(h, 0.01, "wide.proj", warnings, backend);
+        const double rel =
+            ((u.to(torch::kDouble) - ref).abs().max() / ref.abs().max()).item<double>();
+        std::printf("factor (n = %lld, %s) max relative error %.3g\n", (long long)n,
+                    backend == GptqFactorBackend::Torch ? "torch" : "automatic", rel);
+        EXPECT_TRUE(warnings.empty());
+        EXPECT_TRUE(torch::equal(u, u.triu()));
+        EXPECT_LE(rel, 1e-4);
+    }
 }
