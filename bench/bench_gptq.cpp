@@ -11,7 +11,9 @@
 //                                the updates inside blocks
 //               + 2*d^3/3        Cholesky (d^3/3) and the triangular inverse (d^3/3) that
 //                                give the upper factor of H^-1
-// Quantizing each weight (O(o*d)) and the group parameters are not counted. Timings are the
+// Quantizing each weight (O(o*d)), the group parameters and the passes over memory (reading
+// the Hessian out, copying W, writing codes) are not counted. The last line is the whole
+// method on the layer: Hessian plus quantization against the sum of their floors. Timings are the
 // best of 3 after a warm-up (best of 5 for the GEMM rate): on a shared machine the best run
 // is the one least disturbed by other processes.
 //
@@ -143,6 +145,8 @@ int main(int argc, char** argv)
     });
     line("GPTQ quantization", quantTime, factorFlops + propagateFlops, gemmRate);
     line("  without the factor", quantTime - factorTime, propagateFlops, gemmRate);
+    line("GPTQ total (H + quant.)", hessianTime + quantTime,
+         2.0 * o.tokens * o.in * o.in + factorFlops + propagateFlops, gemmRate);
     std::printf("bits per weight %.4f, loss %.6g\n", r.q.bitsPerWeight(), r.loss);
     return 0;
 }

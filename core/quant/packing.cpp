@@ -2,6 +2,7 @@
 
 #include "util/error.h"
 
+#include <algorithm>
 #include <string>
 
 namespace ptq {
@@ -13,6 +14,19 @@ void checkBits(int bits)
 {
     if (bits < 2 || bits > 8)
         throw Error(kPackFile, "bits", "bits must be between 2 and 8, got " + std::to_string(bits));
+}
+
+// bytes whole bytes of Bits-bit codes, first code in the lowest bits.
+template <int Bits>
+void packWhole(const uint8_t* src, int64_t bytes, uint8_t* dst)
+{
+    constexpr int kPer = 8 / Bits;
+    for (int64_t i = 0; i < bytes; ++i) {
+        unsigned byte = 0;
+        for (int j = 0; j < kPer; ++j)
+            byte |= unsigned(src[i * kPer + j]) << (j * Bits);
+        dst[i] = uint8_t(byte);
+    }
 }
 } // namespace
 
@@ -26,11 +40,24 @@ torch::Tensor packCodes(const torch::Tensor& codes, int bits)
     auto packed = torch::zeros({(count * bits + 7) / 8}, torch::kUInt8);
     const uint8_t* src = flat.data_ptr<uint8_t>();
     uint8_t* dst = packed.data_ptr<uint8_t>();
+    // Widths that divide a byte: whole bytes directly (the same bit stream, vectorisable);
+    // the rest of the codes, if any, go through the general loop below from a byte boundary.
+    int64_t k = 0, o = 0;
+    if (bits == 8 || bits == 4 || bits == 2) {
+        const int per = 8 / bits;
+        o = count / per;
+        k = o * per;
+        if (bits == 8)
+            std::copy_n(src, o, dst);
+        else if (bits == 4)
+            packWhole<4>(src, o, dst);
+        else
+            packWhole<2>(src, o, dst);
+    }
     // A 64-bit accumulator collects codes; whole bytes leave from its low end.
     uint64_t acc = 0;
     int filled = 0;
-    int64_t o = 0;
-    for (int64_t k = 0; k < count; ++k) {
+    for (; k < count; ++k) {
         acc |= uint64_t(src[k]) << filled;
         filled += bits;
         while (filled >= 8) {
