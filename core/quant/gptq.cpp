@@ -16,6 +16,8 @@ namespace {
 
 const char* const kGptqFile = "gptq";
 constexpr int kMaxDampRaises = 6;
+// GCC builds the marked functions for AVX-512, AVX2 and the baseline and picks one when the
+// library loads (an ifunc), so a portable build still uses the machine's vector width.
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define PTQ_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -90,17 +92,11 @@ std::string formatDouble(double v)
     return buf;
 }
 
-// Rounds half to even like torch::round / nearbyint for |v| < 2^22 (larger values are
+// Round half to even like torch::round / nearbyint for |v| < 2^22 (larger values are
 // clamped first; they land outside [0, maxq] either way): adding 1.5*2^23 leaves no bits
-// below the unit, so the FPU's round-to-nearest-even does the rounding. Vectorises, unlike
-// a call to nearbyintf.
-inline float roundHalfEven(float v)
-{
-    constexpr float kMagic = 12582912.0f; // 1.5 * 2^23
-    constexpr float kLimit = 4194304.0f;  // 2^22
-    v = std::min(std::max(v, -kLimit), kLimit);
-    return (v + kMagic) - kMagic;
-}
+// below the unit, so the FPU's round-to-nearest-even does the rounding, in every vector lane.
+constexpr float kRoundMagic = 12582912.0f; // 1.5 * 2^23
+constexpr float kRoundLimit = 4194304.0f;  // 2^22
 
 // The state of one GPTQ pass over W (out, in). Inside a lazy block of columns [i1, i2) the
 // rows are independent: each tile of kRows rows is copied transposed (columns as rows of
@@ -298,14 +294,13 @@ void groupParams(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const 
 // GPTQ on rows [r0, r0 + kRows) of the block [i1, i2). The per-column work is written on
 // RowVec, one instruction per step on AVX-512; the function is also compiled for AVX2 and
 // the baseline and the best is picked at load time. Every version computes the same floats
-// (no FMA contraction in ISO C++ mode), and the same as the scalar expression
-// min(max(roundHalfEven(x / scale) + zero, 0), maxq).
+// (the file is compiled without FMA contraction, see core/CMakeLists.txt), the same as the
+// scalar expression
+// min(max(round(x / scale) + zero, 0), maxq) with round half to even.
 PTQ_VECTOR_CLONES
 void runTile(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
              int64_t r0, int64_t i1, int64_t i2)
 {
-    constexpr float kMagic = 12582912.0f; // 1.5 * 2^23, see roundHalfEven
-    constexpr float kLimit = 4194304.0f;  // 2^22
     const int64_t in = pass.in, out = pass.out, columns = i2 - i1;
     const int64_t rows = std::min(kRows, out - r0);
     Tile tile(columns);
@@ -346,9 +341,9 @@ void runTile(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseS
         }
         const RowVec x = tile.x[j];
         RowVec t = x / tile.scale;
-        t = t < -kLimit ? -kLimit : t;
-        t = kLimit < t ? kLimit : t;
-        RowVec level = ((t + kMagic) - kMagic) + tile.zero;
+        t = t < -kRoundLimit ? -kRoundLimit : t;
+        t = kRoundLimit < t ? kRoundLimit : t;
+        RowVec level = ((t + kRoundMagic) - kRoundMagic) + tile.zero;
         level = level < 0.0f ? 0.0f : level;
         level = maxq < level ? maxq : level;
         const RowVec dq = tile.scale * (level - tile.zero);

@@ -17,8 +17,7 @@ void checkBits(int bits)
 }
 
 // bytes whole bytes of Bits-bit codes, first code in the lowest bits.
-template <int Bits>
-void packWhole(const uint8_t* src, int64_t bytes, uint8_t* dst)
+template <int Bits> void packWhole(const uint8_t* src, int64_t bytes, uint8_t* dst)
 {
     constexpr int kPer = 8 / Bits;
     for (int64_t i = 0; i < bytes; ++i) {
