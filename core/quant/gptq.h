@@ -22,12 +22,14 @@
 // - The upper Cholesky factor U of H^-1 is computed as J chol(J H J)^-1 J (J reverses the
 //   order), equal to the reference's chol(cholesky_inverse(chol(H)), upper) by uniqueness
 //   of the Cholesky factor, at half the factorisation cost: one Cholesky and one triangular
-//   inverse, LAPACK's spotrf and strtri. (The LDL form of QuIP, which needs no inverse, was
-//   tried: in float32 it feeds back the accumulated W - Q instead of GPTQ's bounded
-//   per-column errors and lost ~1e-3 relative accuracy, enough to move fp16 group scales;
-//   GPTQ's form is kept.)
-// - Lazy blocks hold whole groups (the largest multiple of the group size up to blocksize,
-//   or one group when groups are wider), so a group's columns are updated together.
+//   inverse, LAPACK's spotrf and strtri. (The LDL feedback form of QuIP needs no inverse,
+//   only V with H = V V^T, and ends at the same quantized values, but its partial sums are
+//   not GPTQ's partially updated weights: group parameters computed at a group's start from
+//   them differ (tried: zero points one step off in about half the rows at W4 g64), and
+//   turning them into GPTQ's needs a triangular inverse per group; GPTQ's form is kept.)
+// - Lazy blocks start at group starts: a block holds whole groups (the largest multiple of
+//   the group size up to blocksize), or a wider group starts a block and its later columns
+//   already carry every earlier update.
 // - Positive definiteness failures retry with 10x the damping (up to 6 times) and record a
 //   warning; a layer that still fails throws ptq::Error naming it.
 
