@@ -230,7 +230,7 @@ torch::Tensor gptqInverseFactor(const torch::Tensor& hessian, double percDamp,
                                 const std::string& layer, std::vector<std::string>& warnings,
                                 GptqFactorBackend backend)
 {
-    auto a = hessian.to(torch::kFloat).contiguous().clone();
+    auto a = hessian.to(torch::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
     std::vector<float> diag;
     double meanDiag = 0;
     reverseInPlace(a, diag, meanDiag);
