@@ -1,11 +1,15 @@
 #include "quant/gptq.h"
 
+#include "util/blas.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -18,12 +22,14 @@ namespace {
 
 const char* const kGptqFile = "gptq";
 constexpr int kMaxDampRaises = 6;
-// GCC builds the marked functions for AVX-512, AVX2 and the baseline and picks one when the
-// library loads (an ifunc), so a portable build still uses the machine's vector width.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define PTQ_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// The per-row kernel is written once (runTileBody, always inlined) and compiled into one
+// function per instruction set; activeGptqKernel() picks one, so a portable build still uses
+// the machine's vector width and tests can run every version the machine has.
+#if defined(__GNUC__) && defined(__x86_64__)
+#define PTQ_X86_KERNELS 1
+#define PTQ_TARGET(isa) __attribute__((target(isa)))
 #else
-#define PTQ_VECTOR_CLONES
+#define PTQ_X86_KERNELS 0
 #endif
 
 // Output rows of W handled together inside a lazy block: one AVX-512 vector of floats, so
@@ -63,6 +69,8 @@ const Lapack& lapack()
 // Returns false when a is not positive definite (the lower triangle is then unspecified).
 bool lowerCholeskyInverse(torch::Tensor& a, GptqFactorBackend backend)
 {
+    // LAPACK's threaded factorization rounds differently from its single-threaded one.
+    const SerialBlas serial;
     const int64_t n = a.size(0);
     const Lapack& fns = lapack();
     if (backend == GptqFactorBackend::Automatic && fns.potrf && fns.trtri &&
@@ -294,14 +302,13 @@ void groupParams(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const 
 }
 
 // GPTQ on rows [r0, r0 + kRows) of the block [i1, i2). The per-column work is written on
-// RowVec, one instruction per step on AVX-512; the function is also compiled for AVX2 and
-// the baseline and the best is picked at load time. Every version computes the same floats
-// (the file is compiled without FMA contraction, see core/CMakeLists.txt), the same as the
-// scalar expression
+// RowVec, one instruction per step on AVX-512; it is inlined into one function per
+// instruction set below. Every version computes the same floats (the file is compiled
+// without FMA contraction, see core/CMakeLists.txt), the same as the scalar expression
 // min(max(round(x / scale) + zero, 0), maxq) with round half to even.
-PTQ_VECTOR_CLONES
-void runTile(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
-             int64_t r0, int64_t i1, int64_t i2)
+inline __attribute__((always_inline)) void runTileBody(GptqPass& pass, ColumnParams& cp,
+                                                       const QuantGrid& grid, const MseSearch& mse,
+                                                       int64_t r0, int64_t i1, int64_t i2)
 {
     const int64_t in = pass.in, out = pass.out, columns = i2 - i1;
     const int64_t rows = std::min(kRows, out - r0);
@@ -381,11 +388,95 @@ void runTile(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseS
     pass.tileLoss[r0 / kRows] = tileLoss;
 }
 
+using TileFn = void (*)(GptqPass&, ColumnParams&, const QuantGrid&, const MseSearch&, int64_t,
+                        int64_t, int64_t);
+
+void runTileBaseline(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
+                     int64_t r0, int64_t i1, int64_t i2)
+{
+    runTileBody(pass, cp, grid, mse, r0, i1, i2);
+}
+
+#if PTQ_X86_KERNELS
+PTQ_TARGET("avx2")
+void runTileAvx2(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
+                 int64_t r0, int64_t i1, int64_t i2)
+{
+    runTileBody(pass, cp, grid, mse, r0, i1, i2);
+}
+
+PTQ_TARGET("avx512f")
+void runTileAvx512(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
+                   int64_t r0, int64_t i1, int64_t i2)
+{
+    runTileBody(pass, cp, grid, mse, r0, i1, i2);
+}
+#endif
+
+bool cpuRuns(GptqKernel kernel)
+{
+    switch (kernel) {
+    case GptqKernel::Baseline:
+        return true;
+#if PTQ_X86_KERNELS
+    case GptqKernel::Avx2:
+        return __builtin_cpu_supports("avx2");
+    case GptqKernel::Avx512:
+        return __builtin_cpu_supports("avx512f");
+#endif
+    default:
+        return false;
+    }
+}
+
+GptqKernel widestKernel()
+{
+    for (GptqKernel k : {GptqKernel::Avx512, GptqKernel::Avx2})
+        if (cpuRuns(k))
+            return k;
+    return GptqKernel::Baseline;
+}
+
+GptqKernel kernelFromEnvironment()
+{
+    const char* env = std::getenv("PTQ_GPTQ_KERNEL");
+    if (!env || !*env)
+        return widestKernel();
+    for (GptqKernel k : {GptqKernel::Baseline, GptqKernel::Avx2, GptqKernel::Avx512})
+        if (std::string(env) == gptqKernelName(k)) {
+            if (!cpuRuns(k))
+                throw Error("PTQ_GPTQ_KERNEL", env, "this CPU cannot run that kernel version");
+            return k;
+        }
+    throw Error("PTQ_GPTQ_KERNEL", env, "no such GPTQ kernel (baseline, avx2, avx512)");
+}
+
+std::atomic<int>& kernelSetting()
+{
+    static std::atomic<int> setting{int(GptqKernel::Automatic)};
+    return setting;
+}
+
+TileFn tileFunction(GptqKernel kernel)
+{
+    switch (kernel) {
+#if PTQ_X86_KERNELS
+    case GptqKernel::Avx512:
+        return runTileAvx512;
+    case GptqKernel::Avx2:
+        return runTileAvx2;
+#endif
+    default:
+        return runTileBaseline;
+    }
+}
+
 void runBlocks(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const MseSearch& mse,
                const std::string& name, const ProgressFn& progress)
 {
     const int64_t in = pass.in;
     const int64_t tiles = (pass.out + kRows - 1) / kRows;
+    const TileFn runTile = tileFunction(activeGptqKernel());
     pass.tileLoss.assign(tiles, 0.0);
     for (int64_t i1 = 0; i1 < in; i1 += pass.span) {
         const int64_t i2 = std::min(i1 + pass.span, in);
@@ -395,9 +486,9 @@ void runBlocks(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const Ms
         });
         for (double l : pass.tileLoss) // in tile order: the same sum for any thread count
             pass.loss += l;
-        if (i2 < in) // W[:, i2:] -= E U[i1:i2, i2:]
-            pass.w.slice(1, i2, in).addmm_(pass.errors.slice(1, 0, i2 - i1),
-                                           pass.u.slice(0, i1, i2).slice(1, i2, in), 1.0, -1.0);
+        if (i2 < in) // W[:, i2:] -= E U[i1:i2, i2:], in fixed row chunks (util/blas.h)
+            addmmRowChunks(pass.w.slice(1, i2, in), pass.errors.slice(1, 0, i2 - i1),
+                           pass.u.slice(0, i1, i2).slice(1, i2, in), -1.0f);
         reportProgress(
             progress,
             {"gptq", name + ": column " + std::to_string(i2) + "/" + std::to_string(in), i2, in});
@@ -433,6 +524,46 @@ ColumnParams columnParams(const torch::Tensor& w, const QuantGrid& grid, const G
 }
 
 } // namespace
+
+const char* gptqKernelName(GptqKernel kernel)
+{
+    switch (kernel) {
+    case GptqKernel::Baseline:
+        return "baseline";
+    case GptqKernel::Avx2:
+        return "avx2";
+    case GptqKernel::Avx512:
+        return "avx512";
+    default:
+        return "automatic";
+    }
+}
+
+std::vector<GptqKernel> availableGptqKernels()
+{
+    std::vector<GptqKernel> out;
+    for (GptqKernel k : {GptqKernel::Baseline, GptqKernel::Avx2, GptqKernel::Avx512})
+        if (cpuRuns(k))
+            out.push_back(k);
+    return out;
+}
+
+void setGptqKernel(GptqKernel kernel)
+{
+    if (kernel != GptqKernel::Automatic && !cpuRuns(kernel))
+        throw Error(kGptqFile, std::string("kernel ") + gptqKernelName(kernel),
+                    "this CPU cannot run it");
+    kernelSetting().store(int(kernel));
+}
+
+GptqKernel activeGptqKernel()
+{
+    const auto k = GptqKernel(kernelSetting().load());
+    if (k != GptqKernel::Automatic)
+        return k;
+    static const GptqKernel fromEnvironment = kernelFromEnvironment();
+    return fromEnvironment;
+}
 
 WeightQuantResult GptqQuantizer::quantize(const LayerInput& layer, const QuantGrid& grid,
                                           const ProgressFn& progress) const

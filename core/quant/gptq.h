@@ -30,6 +30,10 @@
 // - Lazy blocks start at group starts: a block holds whole groups (the largest multiple of
 //   the group size up to blocksize), or a wider group starts a block and its later columns
 //   already carry every earlier update.
+// - The result does not depend on the thread count: the factorization runs single-threaded
+//   in BLAS, the lazy-batch updates are GEMMs over fixed row chunks (util/blas.h explains
+//   why BLAS's own threading is avoided), the row tiles are independent and their losses are
+//   summed in tile order.
 // - Positive definiteness failures retry with 10x the damping (up to 6 times) and record a
 //   warning; a layer that still fails throws ptq::Error naming it.
 
@@ -70,5 +74,19 @@ enum class GptqFactorBackend { Automatic, Torch };
 torch::Tensor gptqInverseFactor(const torch::Tensor& hessian, double percDamp,
                                 const std::string& layer, std::vector<std::string>& warnings,
                                 GptqFactorBackend backend = GptqFactorBackend::Automatic);
+
+// The per-row kernel is built for three instruction sets; every version computes the same
+// floats (no FMA contraction in gptq.cpp), so the choice changes speed only. Automatic takes
+// the widest the CPU runs, or the one named by PTQ_GPTQ_KERNEL (baseline, avx2, avx512) in
+// the environment when the process first quantizes.
+enum class GptqKernel { Automatic, Baseline, Avx2, Avx512 };
+
+const char* gptqKernelName(GptqKernel kernel);
+// The versions this CPU can run, Baseline first.
+std::vector<GptqKernel> availableGptqKernels();
+// Throws ptq::Error when this CPU cannot run `kernel` (or PTQ_GPTQ_KERNEL names no version).
+void setGptqKernel(GptqKernel kernel);
+// The version GptqQuantizer runs now (never Automatic).
+GptqKernel activeGptqKernel();
 
 } // namespace ptq

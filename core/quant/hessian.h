@@ -6,7 +6,9 @@
 // GPTQ (its damping is relative to mean(diag H)), and counting tokens makes H independent of
 // how the calibration set is cut into batches.
 //
-// Each batch's x^T x is one float32 GEMM accumulated in place (the cost: 2*N*in^2 FLOPs). Every
+// Each batch's x^T x is accumulated in place by float32 GEMMs over fixed row chunks of its
+// lower triangle (util/blas.h: the same sums for any thread count; the cost about N*in^2
+// FLOPs, half the full product's, since H is symmetric and read out mirrored). Every
 // 65536 rows the float32 partial sum is folded into a float64 total, so summing a whole
 // calibration set (GPTQ's 262144 tokens and more) adds no rounding drift beyond that of one
 // 65536-row GEMM, while the O(in^2) float64 fold stays rare enough to cost under 1%.
