@@ -68,6 +68,7 @@ commands:
         (exit 130); --dry-run lists the plan and each run's recorded status
   runs list [--db FILE] [--status S] [--recipe R] [--json]
   runs show ID [--db FILE] [--layers] [--json]
+  runs interrupt ID... | --stale [--db FILE]
         the recorded runs: status, grid, bits/weight, perplexity and KL on the first
         evaluation text; show adds every metric and, with --layers, the per-layer errors
   merge A.db B.db ... -o C.db

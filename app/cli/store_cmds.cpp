@@ -1,4 +1,4 @@
-// ptqbench runs list|show and ptqbench merge: reading and combining results stores.
+// ptqbench runs list|show|interrupt and ptqbench merge: reading and combining results stores.
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -247,6 +247,37 @@ int runsShow(const std::vector<std::string>& args)
     return 0;
 }
 
+// Marks runs left 'running' interrupted, so that the next sweep or "Resume" runs them again:
+// the given ids (any process, for runs of a machine that went away), or --stale (those whose
+// process on this machine is gone; sweeps do this by themselves).
+int runsInterrupt(const std::vector<std::string>& args)
+{
+    std::vector<std::string> argv = args;
+    const auto positionals = takePositionals(argv, {"db"});
+    Args a(argv, {"db"}, {"stale"});
+    if (positionals.empty() == !a.flag("stale"))
+        throw UsageError("runs interrupt needs run ids, or --stale");
+    ResultsStore store(a.str("db", ResultsStore::defaultPath()));
+    if (a.flag("stale")) {
+        std::printf("%lld run(s) marked interrupted\n",
+                    static_cast<long long>(store.markStaleRunsInterrupted()));
+        return 0;
+    }
+    for (const auto& p : positionals) {
+        const int64_t id = parseRunId(p);
+        const auto run = store.run(id);
+        if (!run)
+            throw Error(store.path(), "run " + std::to_string(id), "no such run");
+        if (run->status != RunStatus::Running)
+            throw Error(store.path(), "run " + std::to_string(id),
+                        "is " + runStatusName(run->status) + ", not running");
+        store.interruptRun(id);
+        std::printf("run %lld (was running in %s) marked interrupted\n", static_cast<long long>(id),
+                    store::describeOwner(runOwner(*run)).c_str());
+    }
+    return 0;
+}
+
 } // namespace
 
 std::vector<std::string> takePositionals(std::vector<std::string>& argv,
@@ -277,13 +308,15 @@ std::vector<std::string> takePositionals(std::vector<std::string>& argv,
 int runRunsCommand(const std::vector<std::string>& args)
 {
     if (args.empty())
-        throw UsageError("runs needs a subcommand: list or show");
+        throw UsageError("runs needs a subcommand: list, show or interrupt");
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (args[0] == "list")
         return runsList(rest);
     if (args[0] == "show")
         return runsShow(rest);
-    throw UsageError("unknown runs subcommand '" + args[0] + "' (list, show)");
+    if (args[0] == "interrupt")
+        return runsInterrupt(rest);
+    throw UsageError("unknown runs subcommand '" + args[0] + "' (list, show, interrupt)");
 }
 
 int runMerge(const std::vector<std::string>& args)

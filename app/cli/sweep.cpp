@@ -271,9 +271,19 @@ int runSweepCommand(const std::vector<std::string>& args)
                 static_cast<long long>(c.failed), c.cancelled ? ", stopped by a cancel" : "",
                 store.path().c_str());
     if (c.interrupted)
-        std::printf("       %lld run(s) left running by a dead process were marked interrupted "
-                    "and rerun\n",
+        std::printf("       %lld run(s) left running by a process that is gone were marked "
+                    "interrupted\n",
                     static_cast<long long>(c.interrupted));
+    if (c.takenOver)
+        std::printf("       %lld of this sweep's runs left running by a process that is gone "
+                    "were rerun\n",
+                    static_cast<long long>(c.takenOver));
+    if (!c.unfinished.empty()) {
+        std::printf("       %zu run(s) not done:\n", c.unfinished.size());
+        for (const auto& u : c.unfinished)
+            std::printf("       run %lld  %-11s %s: %s\n", static_cast<long long>(u.runId),
+                        runStatusName(u.status).c_str(), u.label.c_str(), u.reason.c_str());
+    }
     if (c.cancelled || g_interrupted)
         return 130;
     return c.failed ? 1 : 0;

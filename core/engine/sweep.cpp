@@ -4,6 +4,7 @@
 #include "eval/zeroshot.h"
 #include "io/checkpoint.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file_io.h"
 
 #include <chrono>
@@ -449,16 +450,32 @@ void emit(const SweepOptions& options, SweepEvent e)
         options.onEvent(e);
 }
 
-bool shouldRun(RunStatus status, bool retryFailed)
+// Why a planned run is not done at the end of a sweep, from its stored record.
+std::string unfinishedReason(const RunRecord& r)
 {
-    switch (status) {
-    case RunStatus::Done:
-    case RunStatus::Running: // alive in another process (dead ones were marked interrupted)
-        return false;
+    switch (r.status) {
+    case RunStatus::Running: {
+        const auto owner = runOwner(r);
+        switch (store::ownerState(owner)) {
+        case store::OwnerState::Alive:
+            return "running in " + store::describeOwner(owner) + " (alive), left to it";
+        case store::OwnerState::Unknown:
+            return "running in " + store::describeOwner(owner) +
+                   " (another machine or container: not checked; 'ptqbench runs interrupt ID' "
+                   "hands it back to the next sweep)";
+        case store::OwnerState::Dead:
+            return "left running by " + store::describeOwner(owner) + ", which has exited";
+        }
+        return {};
+    }
     case RunStatus::Failed:
-        return retryFailed;
+        return r.error.empty() ? std::string("failed") : r.error;
+    case RunStatus::Cancelled:
+        return "cancelled";
+    case RunStatus::Interrupted:
+        return r.error.empty() ? std::string("interrupted") : r.error;
     default:
-        return true;
+        return "not reached (the sweep stopped before it)";
     }
 }
 
@@ -476,6 +493,79 @@ std::vector<int64_t> registerRuns(ResultsStore& store, const std::vector<Planned
     return ids;
 }
 
+namespace {
+
+enum class Step { Next, Stop };
+
+// Runs one claimed run to its end state: done, failed (the sweep goes on) or cancelled
+// (the sweep stops).
+Step executePlanned(ResultsStore& store, const PlannedRun& planned, SweepEvent e,
+                    const ProgressFn& progress, const SweepOptions& options, SweepCounts& counts)
+{
+    e.kind = SweepEvent::Kind::Started;
+    emit(options, e);
+    const auto start = std::chrono::steady_clock::now();
+    const auto elapsed = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    RunResults results;
+    try {
+        results = executeRun(planned.request, progress);
+    } catch (const Cancelled&) {
+        store.cancelRun(e.runId);
+        ++counts.cancelled;
+        e.kind = SweepEvent::Kind::Cancelled;
+        emit(options, e);
+        return Step::Stop;
+    } catch (const std::exception& ex) {
+        // ptq::Error carries the file and object; anything else is an engine bug or
+        // resource failure, recorded as such rather than ending the sweep.
+        const bool ours = dynamic_cast<const Error*>(&ex) != nullptr;
+        e.error = ours ? ex.what() : std::string("internal error: ") + ex.what();
+        store.failRun(e.runId, e.error);
+        ++counts.failed;
+        e.kind = SweepEvent::Kind::Failed;
+        e.seconds = elapsed();
+        emit(options, e);
+        return Step::Next;
+    }
+    faultPoint("sweep.run.computed");
+    store.completeRun(e.runId, results);
+    ++counts.done;
+    e.kind = SweepEvent::Kind::Done;
+    e.results = &results;
+    e.seconds = elapsed();
+    emit(options, e);
+    return Step::Next;
+}
+
+// Claims and runs plan[i]; a run that another process holds goes to `elsewhere`.
+Step sweepStep(ResultsStore& store, const std::vector<PlannedRun>& plan,
+               const std::vector<int64_t>& ids, int64_t i, const ProgressFn& progress,
+               const SweepOptions& options, SweepCounts& counts, std::vector<int64_t>* elsewhere)
+{
+    SweepEvent e;
+    e.index = i;
+    e.total = static_cast<int64_t>(plan.size());
+    e.runId = ids[i];
+    e.run = &plan[i];
+    const RunClaim claim = store.claimRun(ids[i], options.retryFailed);
+    if (!claim.ours()) {
+        if (claim.outcome == ClaimOutcome::RunningElsewhere && elsewhere) {
+            elsewhere->push_back(i);
+            return Step::Next;
+        }
+        ++counts.skipped;
+        e.kind = SweepEvent::Kind::Skipped;
+        emit(options, e);
+        return Step::Next;
+    }
+    counts.takenOver += claim.outcome == ClaimOutcome::TakenFromDeadProcess;
+    return executePlanned(store, plan[i], e, progress, options, counts);
+}
+
+} // namespace
+
 SweepCounts runSweep(ResultsStore& store, const SweepSpec& spec, const ProgressFn& progress,
                      const SweepOptions& options)
 {
@@ -486,51 +576,20 @@ SweepCounts runSweep(ResultsStore& store, const SweepSpec& spec, const ProgressF
     counts.interrupted = store.markStaleRunsInterrupted();
     const std::vector<int64_t> ids = registerRuns(store, plan);
     const int64_t total = static_cast<int64_t>(plan.size());
+    std::vector<int64_t> elsewhere;
+    bool stopped = false;
+    for (int64_t i = 0; i < total && !stopped; ++i)
+        stopped =
+            sweepStep(store, plan, ids, i, progress, options, counts, &elsewhere) == Step::Stop;
+    // Runs another process held when they were reached: that process may have finished or
+    // died since (one killed a moment before this sweep started may still have been exiting).
+    for (std::size_t k = 0; k < elsewhere.size() && !stopped; ++k)
+        stopped = sweepStep(store, plan, ids, elsewhere[k], progress, options, counts, nullptr) ==
+                  Step::Stop;
     for (int64_t i = 0; i < total; ++i) {
-        SweepEvent e;
-        e.index = i;
-        e.total = total;
-        e.runId = ids[i];
-        e.run = &plan[i];
-        const auto record = store.run(ids[i]);
-        if (!record || !shouldRun(record->status, options.retryFailed)) {
-            ++counts.skipped;
-            e.kind = SweepEvent::Kind::Skipped;
-            emit(options, e);
-            continue;
-        }
-        store.markRunning(ids[i]);
-        e.kind = SweepEvent::Kind::Started;
-        emit(options, e);
-        const auto start = std::chrono::steady_clock::now();
-        RunResults results;
-        try {
-            results = executeRun(plan[i].request, progress);
-        } catch (const Cancelled&) {
-            store.cancelRun(ids[i]);
-            ++counts.cancelled;
-            e.kind = SweepEvent::Kind::Cancelled;
-            emit(options, e);
-            break;
-        } catch (const std::exception& ex) {
-            // ptq::Error carries the file and object; anything else is an engine bug or
-            // resource failure, recorded as such rather than ending the sweep.
-            const bool ours = dynamic_cast<const Error*>(&ex) != nullptr;
-            e.error = ours ? ex.what() : std::string("internal error: ") + ex.what();
-            store.failRun(ids[i], e.error);
-            ++counts.failed;
-            e.kind = SweepEvent::Kind::Failed;
-            e.seconds =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            emit(options, e);
-            continue;
-        }
-        store.completeRun(ids[i], results);
-        ++counts.done;
-        e.kind = SweepEvent::Kind::Done;
-        e.results = &results;
-        e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        emit(options, e);
+        const auto r = store.run(ids[i]);
+        if (r && r->status != RunStatus::Done)
+            counts.unfinished.push_back({ids[i], plan[i].label, r->status, unfinishedReason(*r)});
     }
     return counts;
 }

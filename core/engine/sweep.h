@@ -20,10 +20,14 @@
 // one ptq::Error before any run starts.
 //
 // runSweep(): marks runs left 'running' by dead processes interrupted, adds every planned run
-// (queued, or the existing record with the same fingerprint), skips the 'done' ones, and
-// runs the rest in plan order. Each run: markRunning -> executeRun -> completeRun (one
-// transaction with all its numbers), or failRun with the engine's message and on to the
-// next run; a cancel (progress returned false) records the run 'cancelled' and stops.
+// (queued, or the existing record with the same fingerprint) and runs them in plan order.
+// Each run is claimed when the sweep reaches it (ResultsStore::claimRun: status read and
+// changed in one transaction), so a 'done' run is skipped, a run that a live process is
+// running is skipped, and one left 'running' by a process that has died since is taken
+// over. Runs skipped as running elsewhere are examined again after the last one. Each run:
+// executeRun -> completeRun (one transaction with all its numbers), or failRun with the
+// engine's message and on to the next run; a cancel (progress returned false) records the
+// run 'cancelled' and stops. The counts list every planned run that is not done, with why.
 
 #include "engine/progress.h"
 #include "engine/run_job.h"
@@ -106,12 +110,22 @@ struct SweepOptions {
     std::function<void(const SweepEvent&)> onEvent;
 };
 
+// A planned run that is not 'done' when runSweep returns, and why.
+struct UnfinishedRun {
+    int64_t runId = 0;
+    std::string label;
+    RunStatus status = RunStatus::Queued;
+    std::string reason; // e.g. "running in process 7604 on vm (alive)", the failure message
+};
+
 struct SweepCounts {
     int64_t done = 0;    // finished by this call
-    int64_t skipped = 0; // already done (or failed, without retryFailed)
+    int64_t skipped = 0; // already done, failed (without retryFailed), or running elsewhere
     int64_t failed = 0;
     int64_t cancelled = 0;   // 1 when the sweep stopped on a cancel
     int64_t interrupted = 0; // stale runs found 'running' and marked interrupted at start
+    int64_t takenOver = 0;   // planned runs left 'running' by a process that is gone, rerun
+    std::vector<UnfinishedRun> unfinished; // every planned run not done at the end
 };
 
 SweepCounts runSweep(ResultsStore& store, const SweepSpec& spec, const ProgressFn& progress = {},

@@ -12,17 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <signal.h>
 #include <sstream>
 #include <string_view>
-#include <unistd.h>
 #include <vector>
 
 namespace ptq {
@@ -154,14 +151,6 @@ std::string nowIso8601()
     return out;
 }
 
-std::string hostName()
-{
-    char buf[256] = {};
-    if (gethostname(buf, sizeof buf - 1) != 0)
-        return "unknown-host";
-    return buf;
-}
-
 std::string engineVersion()
 {
 #ifdef PTQ_VERSION
@@ -178,14 +167,6 @@ std::string engineCommit()
 #else
     return "";
 #endif
-}
-
-bool processAlive(int64_t pid)
-{
-    if (pid <= 0)
-        return false;
-    // EPERM means the process exists but belongs to someone else.
-    return kill(pid_t(pid), 0) == 0 || errno != ESRCH;
 }
 
 } // namespace store

@@ -2,6 +2,7 @@
 
 #include "store/schema.h"
 #include "util/error.h"
+#include "util/fault.h"
 
 #include <sqlite3.h>
 
@@ -32,7 +33,8 @@ std::string runColumns(int fileVersion)
         "m.parameters, r.status, r.error, r.created_at, r.started_at, r.finished_at, "
         "r.quantize_seconds, r.eval_seconds, r.packed_bytes, r.fp16_bytes, r.bits_per_weight, "
         "r.engine_version, ";
-    cols += fileVersion >= 2 ? "r.engine_commit, r.host, r.pid" : "'', '', 0";
+    cols += fileVersion >= 2 ? "r.engine_commit, r.host, r.pid, " : "'', '', 0, ";
+    cols += fileVersion >= 3 ? "r.owner" : "''";
     return cols;
 }
 
@@ -67,6 +69,7 @@ RunRecord readRun(const Statement& q, const std::string& path)
     r.engineCommit = q.text(25);
     r.host = q.text(26);
     r.pid = q.int64(27);
+    r.owner = q.text(28);
     return r;
 }
 
@@ -332,7 +335,7 @@ void ResultsStore::updateRunRow(const store::Connection& c, int64_t runId, const
                 "UPDATE runs SET status = ?, error = ?, created_at = COALESCE(?, created_at), "
                 "started_at = ?, finished_at = ?, quantize_seconds = ?, eval_seconds = ?, "
                 "packed_bytes = ?, fp16_bytes = ?, bits_per_weight = ?, engine_version = ?, "
-                "engine_commit = ?, host = ?, pid = ? WHERE id = ?",
+                "engine_commit = ?, host = ?, pid = ?, owner = ? WHERE id = ?",
                 runObject(runId));
     q.bindText(1, runStatusName(r.status))
         .bindText(2, r.error)
@@ -348,7 +351,8 @@ void ResultsStore::updateRunRow(const store::Connection& c, int64_t runId, const
         .bindText(12, r.engineCommit)
         .bindText(13, r.host)
         .bindInt(14, r.pid)
-        .bindInt(15, runId)
+        .bindText(15, r.owner)
+        .bindInt(16, runId)
         .run();
 }
 
@@ -514,15 +518,8 @@ void ResultsStore::writeResults(const store::Connection& c, int64_t runId,
     }
 }
 
-void ResultsStore::markRunning(int64_t runId)
+void ResultsStore::startRunRow(const store::Connection& c, int64_t runId, RunRecord rec)
 {
-    requireWritable(runObject(runId));
-    const auto c = connection();
-    Transaction tx(c, true, runObject(runId));
-    auto r = queryRuns(c, RunFilter{std::nullopt, {}, {}, std::nullopt, false}, runId, {});
-    if (r.empty())
-        throw Error(m_path, runObject(runId), "no such run");
-    RunRecord rec = r.front();
     rec.status = RunStatus::Running;
     rec.error.clear();
     rec.startedAt = store::nowIso8601();
@@ -531,11 +528,66 @@ void ResultsStore::markRunning(int64_t runId)
     rec.packedBytes = rec.fp16Bytes = 0;
     rec.engineVersion = store::engineVersion();
     rec.engineCommit = store::engineCommit();
-    rec.host = store::hostName();
-    rec.pid = int64_t(getpid());
+    const store::ProcessOwner me = store::ProcessOwner::current();
+    rec.host = me.host;
+    rec.pid = me.pid;
+    rec.owner = me.token();
     deleteResults(c, runId);
     updateRunRow(c, runId, rec);
+}
+
+void ResultsStore::markRunning(int64_t runId)
+{
+    requireWritable(runObject(runId));
+    const auto c = connection();
+    Transaction tx(c, true, runObject(runId));
+    auto r = queryRuns(c, RunFilter{std::nullopt, {}, {}, std::nullopt, false}, runId, {});
+    if (r.empty())
+        throw Error(m_path, runObject(runId), "no such run");
+    startRunRow(c, runId, r.front());
     tx.commit();
+}
+
+RunClaim ResultsStore::claimRun(int64_t runId, bool retryFailed)
+{
+    requireWritable(runObject(runId));
+    const auto c = connection();
+    // The status is read and changed in one write transaction: two processes cannot both
+    // claim the run, and the decision never rests on a status read earlier.
+    Transaction tx(c, true, runObject(runId));
+    auto r = queryRuns(c, RunFilter{std::nullopt, {}, {}, std::nullopt, false}, runId, {});
+    if (r.empty())
+        throw Error(m_path, runObject(runId), "no such run");
+    RunClaim claim;
+    claim.found = r.front();
+    switch (claim.found.status) {
+    case RunStatus::Done:
+        claim.outcome = ClaimOutcome::AlreadyDone;
+        return claim;
+    case RunStatus::Failed:
+        if (!retryFailed) {
+            claim.outcome = ClaimOutcome::FailedBefore;
+            return claim;
+        }
+        break;
+    case RunStatus::Running: {
+        const auto owner = runOwner(claim.found);
+        claim.ownerState = store::ownerState(owner);
+        if (claim.ownerState != store::OwnerState::Dead) {
+            claim.outcome = ClaimOutcome::RunningElsewhere;
+            return claim;
+        }
+        claim.outcome = ClaimOutcome::TakenFromDeadProcess;
+        break;
+    }
+    default:
+        break;
+    }
+    startRunRow(c, runId, claim.found);
+    faultPoint("store.claim.before_commit");
+    tx.commit();
+    faultPoint("store.claim.after_commit");
+    return claim;
 }
 
 void ResultsStore::completeRun(int64_t runId, const RunResults& results)
@@ -561,7 +613,9 @@ void ResultsStore::completeRun(int64_t runId, const RunResults& results)
     rec.fp16Bytes = results.fp16Bytes;
     rec.bitsPerWeight = results.bitsPerWeight;
     updateRunRow(c, runId, rec);
+    faultPoint("store.complete.before_commit");
     tx.commit();
+    faultPoint("store.complete.after_commit");
 }
 
 void ResultsStore::failRun(int64_t runId, const std::string& error)
@@ -603,18 +657,17 @@ int64_t ResultsStore::markStaleRunsInterrupted(bool all)
 {
     requireWritable("interrupted runs");
     const auto c = connection();
-    const std::string host = store::hostName();
     Transaction tx(c, true, "interrupted runs");
     std::vector<std::pair<int64_t, std::string>> stale;
     {
-        Statement q(c, "SELECT id, host, pid FROM runs WHERE status = 'running'", "running runs");
+        Statement q(c, "SELECT id, host, pid, owner FROM runs WHERE status = 'running'",
+                    "running runs");
         while (q.step()) {
-            const std::string runHost = q.text(1);
-            const int64_t pid = q.int64(2);
-            // A run from another host cannot be checked from here: only `all` takes it.
-            if (all || (runHost == host && !store::processAlive(pid)))
-                stale.emplace_back(q.int64(0), "interrupted: process " + std::to_string(pid) +
-                                                   " on " + (runHost.empty() ? "?" : runHost) +
+            const auto owner = store::ProcessOwner::fromStored(q.text(1), q.int64(2), q.text(3));
+            // A run on another machine or in another container cannot be checked from here:
+            // only `all` takes it.
+            if (all || store::ownerState(owner) == store::OwnerState::Dead)
+                stale.emplace_back(q.int64(0), "interrupted: " + store::describeOwner(owner) +
                                                    " stopped while running it");
         }
     }
@@ -626,6 +679,11 @@ int64_t ResultsStore::markStaleRunsInterrupted(bool all)
     }
     tx.commit();
     return int64_t(stale.size());
+}
+
+store::ProcessOwner runOwner(const RunRecord& run)
+{
+    return store::ProcessOwner::fromStored(run.host, run.pid, run.owner);
 }
 
 std::vector<LayerErrorRow> ResultsStore::layerErrors(int64_t runId) const

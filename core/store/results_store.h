@@ -8,7 +8,7 @@
 //   runs(id, fingerprint UNIQUE, model_id, recipe_name, recipe_json, wbits, group_size, abits,
 //        kvbits, seed, calib_json, eval_json, status, error, created_at, started_at,
 //        finished_at, quantize_seconds, eval_seconds, packed_bytes, fp16_bytes,
-//        bits_per_weight, engine_version, engine_commit, host, pid)
+//        bits_per_weight, engine_version, engine_commit, host, pid, owner)
 //   metrics(run_id, name, dataset_id, value)      PRIMARY KEY (run_id, name, dataset_id)
 //                                                 dataset_id 0 = none; value NULL = NaN
 //   layer_errors(run_id, block, layer, bits, group_size, rel_weight_error, output_error,
@@ -27,6 +27,8 @@
 // by a newer schema version (opened read-only is allowed; writing is refused with an
 // explanation), unknown metric names in queries.
 
+#include "store/process_owner.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,7 +42,7 @@ namespace store {
 struct Connection;
 }
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Run states. 'interrupted' = left 'running' by a process that died.
 enum class RunStatus { Queued, Running, Done, Failed, Cancelled, Interrupted };
@@ -141,8 +143,9 @@ struct RunRecord {
     uint64_t fp16Bytes = 0;
     double bitsPerWeight = 0;
     std::string engineVersion, engineCommit;
-    std::string host; // where the run last ran ("" before it started; files of schema 1)
-    int64_t pid = 0;  // that process's id
+    std::string host;  // where the run last ran ("" before it started; files of schema 1)
+    int64_t pid = 0;   // that process's id
+    std::string owner; // the rest of that process's identity (store/process_owner.h)
     std::vector<MetricValue> metrics; // filled by run()/listRuns(withMetrics = true)
 };
 
@@ -159,6 +162,28 @@ struct MergeReport {
     int64_t runsUpdated = 0; // a finished run replaced an unfinished one with the same fingerprint
                              // (or an identical-spec run that finished later)
     int64_t runsSkipped = 0; // already present (same fingerprint, this side finished or both not)
+};
+
+// The process recorded as running (or last running) `run`.
+store::ProcessOwner runOwner(const RunRecord& run);
+
+// What ResultsStore::claimRun found, and whether the caller now runs the run.
+enum class ClaimOutcome {
+    Claimed,              // queued, cancelled, interrupted (or failed, retried): now ours
+    TakenFromDeadProcess, // left 'running' by a process that is gone: now ours
+    AlreadyDone,          // left alone
+    FailedBefore,         // left alone (no retry asked for)
+    RunningElsewhere,     // a live process runs it, or one that cannot be examined from here
+};
+
+struct RunClaim {
+    ClaimOutcome outcome = ClaimOutcome::Claimed;
+    RunRecord found;                                           // the run as it was before the claim
+    store::OwnerState ownerState = store::OwnerState::Unknown; // of found's owner, if running
+    bool ours() const
+    {
+        return outcome == ClaimOutcome::Claimed || outcome == ClaimOutcome::TakenFromDeadProcess;
+    }
 };
 
 class ResultsStore {
@@ -203,6 +228,10 @@ public:
     // and clears any earlier error and results of the run (a rerun of a failed, cancelled
     // or interrupted run starts clean).
     void markRunning(int64_t runId);
+    // Reads the run's status and, where the caller should run it, marks it running by this
+    // process, in one transaction: a run 'running' in a live process (or one on another
+    // machine or in another container) is never taken; one whose process is gone is.
+    RunClaim claimRun(int64_t runId, bool retryFailed = false);
     // Status 'done' with the results, replacing any earlier ones. A metric's dataset that is
     // not in the store yet is added by its sha256. An unknown metric name, a duplicate
     // (name, dataset) or block throws and writes nothing. NaN values are kept (as NULL).
@@ -212,8 +241,9 @@ public:
     // Status 'interrupted' (resumable): the run was stopped because its process is shutting
     // down, not by the user.
     void interruptRun(int64_t runId);
-    // Marks runs left 'running' by a process that is no longer alive (pid not running on
-    // this host, or `all` = every running run) as interrupted; returns how many.
+    // Marks runs left 'running' by a process that is no longer alive (exited, exiting, a
+    // zombie, or its pid reused; store/process_owner.h), or with `all` every running run, as
+    // interrupted; returns how many.
     int64_t markStaleRunsInterrupted(bool all = false);
 
     std::vector<LayerErrorRow> layerErrors(int64_t runId) const;
@@ -243,6 +273,8 @@ private:
     int64_t datasetIdForSha(const store::Connection& c, const std::string& sha256);
     int64_t insertRunRow(const store::Connection& c, const RunRecord& r, int64_t modelId);
     void updateRunRow(const store::Connection& c, int64_t runId, const RunRecord& r);
+    // Status 'running' by this process, earlier results cleared (inside a transaction).
+    void startRunRow(const store::Connection& c, int64_t runId, RunRecord rec);
     void deleteResults(const store::Connection& c, int64_t runId);
     void writeResults(const store::Connection& c, int64_t runId, const RunResults& results);
 

@@ -170,6 +170,95 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_run ON artifacts(run_id);
 )sql";
 
+// Version 3: runs.owner identifies the process running a run beyond its pid (boot id, pid
+// namespace, start time; store/process_owner.h), so a reused pid is not taken for it.
+const char* const kDdlV3 = R"sql(
+CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    path TEXT NOT NULL DEFAULT '',
+    architecture TEXT NOT NULL DEFAULT '',
+    parameters INTEGER NOT NULL DEFAULT 0,
+    config_json TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE datasets (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL DEFAULT '',
+    tokens INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    recipe_name TEXT NOT NULL,
+    recipe_json TEXT NOT NULL,
+    wbits INTEGER NOT NULL,
+    group_size INTEGER NOT NULL,
+    abits INTEGER NOT NULL,
+    kvbits INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    calib_json TEXT NOT NULL DEFAULT '',
+    eval_json TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed',
+                                           'cancelled', 'interrupted')),
+    error TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    quantize_seconds REAL NOT NULL DEFAULT 0,
+    eval_seconds REAL NOT NULL DEFAULT 0,
+    packed_bytes INTEGER NOT NULL DEFAULT 0,
+    fp16_bytes INTEGER NOT NULL DEFAULT 0,
+    bits_per_weight REAL NOT NULL DEFAULT 0,
+    engine_version TEXT NOT NULL DEFAULT '',
+    engine_commit TEXT NOT NULL DEFAULT '',
+    host TEXT NOT NULL DEFAULT '',
+    pid INTEGER NOT NULL DEFAULT 0,
+    owner TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_model ON runs(model_id);
+CREATE INDEX runs_status ON runs(status);
+CREATE TABLE metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    dataset_id INTEGER NOT NULL DEFAULT 0, -- 0: the metric has no dataset
+    value REAL,                            -- NULL: NaN (SQLite has no REAL NaN)
+    PRIMARY KEY (run_id, name, dataset_id)
+);
+CREATE TABLE layer_errors (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    block INTEGER NOT NULL,
+    layer TEXT NOT NULL,
+    bits INTEGER NOT NULL,
+    group_size INTEGER NOT NULL,
+    rel_weight_error REAL,
+    output_error REAL,
+    method_loss REAL,
+    max_abs_error REAL,
+    bytes INTEGER NOT NULL,
+    seconds REAL
+);
+CREATE INDEX layer_errors_run ON layer_errors(run_id, block);
+CREATE TABLE block_errors (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    block INTEGER NOT NULL,
+    output_error REAL,
+    seconds REAL,
+    PRIMARY KEY (run_id, block)
+);
+CREATE TABLE artifacts (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX artifacts_run ON artifacts(run_id);
+)sql";
+
 // Step i turns version i into version i + 1; the result must match kDdl of version i + 1
 // (tst_store compares the two layouts column by column).
 const char* const kMigrateV1toV2 = R"sql(
@@ -193,11 +282,17 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_run ON artifacts(run_id);
 )sql";
 
+const char* const kMigrateV2toV3 = R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+)sql";
+
 const char* migrationStep(int fromVersion)
 {
     switch (fromVersion) {
     case 1:
         return kMigrateV1toV2;
+    case 2:
+        return kMigrateV2toV3;
     default:
         return nullptr;
     }
@@ -369,6 +464,8 @@ const char* schemaDdl(int version)
         return kDdlV1;
     case 2:
         return kDdlV2;
+    case 3:
+        return kDdlV3;
     default:
         throw Error("", "schema version " + std::to_string(version), "no such schema version");
     }

@@ -90,10 +90,8 @@ void migrateSchema(const Connection& c, int fromVersion);
 int userVersion(const Connection& c);
 
 // Provenance (fingerprint.cpp).
-std::string nowIso8601(); // UTC with milliseconds: 2026-11-25T12:00:00.000Z
-std::string hostName();
-std::string engineVersion();    // PTQ_VERSION
-std::string engineCommit();     // PTQ_GIT_COMMIT where the build defines it, else ""
-bool processAlive(int64_t pid); // on this host
+std::string nowIso8601();    // UTC with milliseconds: 2026-11-25T12:00:00.000Z
+std::string engineVersion(); // PTQ_VERSION
+std::string engineCommit();  // PTQ_GIT_COMMIT where the build defines it, else ""
 
 } // namespace ptq::store

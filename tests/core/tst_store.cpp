@@ -547,7 +547,7 @@ TEST(Store, MigratesVersion1AndKeepsRows)
     }
     {
         ResultsStore store(path);
-        EXPECT_EQ(store.schemaVersion(), 2);
+        EXPECT_EQ(store.schemaVersion(), kSchemaVersion);
         expectV1Rows(store);
         // The new tables and columns work on the migrated file.
         store.markRunning(8);
@@ -557,7 +557,7 @@ TEST(Store, MigratesVersion1AndKeepsRows)
         EXPECT_GT(store.addArtifact(7, "csv", "/tmp/a.csv"), 0);
     }
     RawDb raw(path);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), kSchemaVersion);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM block_errors"), 2);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM artifacts"), 1);
 }
@@ -721,8 +721,8 @@ TEST(Store, NewerSchemaIsReadOnly)
     }
     const std::string before = readFile(path);
     expectPtqError([&] { ResultsStore s(path); }, path,
-                   "written by a newer PTQ Workbench (schema version 99, this build knows up to "
-                   "2); open it read-only or upgrade");
+                   "written by a newer PTQ Workbench (schema version 99, this build knows up to " +
+                       std::to_string(kSchemaVersion) + "); open it read-only or upgrade");
     EXPECT_EQ(readFile(path), before);
     ResultsStore ro(path, ResultsStore::Mode::ReadOnly);
     EXPECT_EQ(ro.schemaVersion(), 99);

@@ -49,11 +49,14 @@ std::string generatedText(uint32_t seed, int lines)
     return text;
 }
 
-// Starts `ptqbench sweep SPEC --db DB --quiet` with stdout and stderr on /dev/null.
-pid_t startSweep(const std::string& spec, const std::string& db)
+// Starts `ptqbench sweep SPEC --db DB --quiet` with stdout and stderr on /dev/null; with
+// `fault` ("point:n", util/fault.h) the process kills itself there.
+pid_t startSweep(const std::string& spec, const std::string& db, const std::string& fault = {})
 {
     const pid_t pid = fork();
     if (pid == 0) {
+        if (!fault.empty())
+            setenv("PTQ_FAULT_KILL", fault.c_str(), 1);
         const int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
@@ -62,6 +65,14 @@ pid_t startSweep(const std::string& spec, const std::string& db)
         _exit(127);
     }
     return pid;
+}
+
+// Waits until the child has exited but leaves it a zombie (not reaped), as a parent that
+// has not got round to it yet does.
+void waitExitedNotReaped(pid_t pid)
+{
+    siginfo_t info{};
+    waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT);
 }
 
 int waitExit(pid_t pid)
@@ -277,4 +288,107 @@ TEST_F(SweepKillTest, InterruptCancelsTheCurrentRunAndExits130)
     }
     EXPECT_EQ(cancelled, 1);
     EXPECT_EQ(runningLeft, 0);
+}
+
+// How many runs of the store are 'running' (0 when the file or its schema is not there yet).
+int runningRuns(const std::string& db)
+{
+    if (!fs::exists(db) || !hasRunsTable(db))
+        return 0;
+    try {
+        ResultsStore store(db, ResultsStore::Mode::ReadOnly);
+        RunFilter f;
+        f.status = RunStatus::Running;
+        f.withMetrics = false;
+        return int(store.listRuns(f).size());
+    } catch (const Error&) {
+        return 0; // the schema may be half-created
+    }
+}
+
+// Kills the sweep `pid` a seeded moment after one of its runs has started (or once it has
+// exited by itself) and waits for its death without reaping it.
+void killWhileRunning(pid_t pid, const std::string& db, double extraSeconds)
+{
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (runningRuns(db) == 0 && Clock::now() < deadline) {
+        siginfo_t info{};
+        if (waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid)
+            return; // finished everything before a run was seen
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(extraSeconds));
+    kill(pid, SIGKILL);
+    waitExitedNotReaped(pid);
+}
+
+// The sweep is killed (SIGKILL) at seeded moments while a run is under way and at seeded
+// passes of the store's status updates (util/fault.h: inside the claim and the completion
+// transactions, right after their commits, and between computing a run and storing it), and
+// the next sweep starts while the killed process is still an unreaped zombie, which
+// kill(pid, 0) still finds: the liveness check must not take it for a live process, nor may
+// a run be skipped on a status read once at the start. The last kill leaves a run 'running'
+// by a zombie for the final sweep. After it every run is done, none is 'running' or
+// 'interrupted', and every number equals the uninterrupted reference.
+TEST_F(SweepKillTest, KillsAtStatusUpdatesWithUnreapedProcessesEndWithEveryRunDone)
+{
+    const std::string spec = m_dir.file("spec.json");
+    const std::string refDb = m_dir.file("reference.db");
+    ASSERT_EQ(waitExit(startSweep(spec, refDb)), 0);
+    const auto reference = snapshot(refDb);
+    ASSERT_EQ(reference.size(), 6u);
+
+    const std::vector<std::string> points = {
+        "store.claim.before_commit", "store.claim.after_commit", "store.complete.before_commit",
+        "store.complete.after_commit", "sweep.run.computed"};
+    std::mt19937 rng(20261205);
+    std::uniform_real_distribution<double> extra(0.0, 0.3);
+    std::uniform_int_distribution<std::size_t> pickPoint(0, points.size() - 1);
+    std::uniform_int_distribution<int> pickHit(1, 3);
+    const std::string db = m_dir.file("zombies.db");
+    std::vector<pid_t> unreaped;
+    const auto reapAll = [&] {
+        for (pid_t old : unreaped)
+            waitExit(old);
+        unreaped.clear();
+    };
+    const int kills = 17;
+    for (int i = 0; i < kills; ++i) {
+        if (i % 6 == 0 || i == kills - 1) { // fresh stores, so that runs are left to kill
+            reapAll();
+            removeStore(db);
+        }
+        const bool atPoint = i % 2 == 1;
+        const std::string fault =
+            atPoint ? points[pickPoint(rng)] + ":" + std::to_string(pickHit(rng)) : "";
+        const pid_t pid = startSweep(spec, db, fault);
+        reapAll(); // the previous sweep is reaped only once this one is under way
+        if (atPoint)
+            waitExitedNotReaped(pid);
+        else
+            killWhileRunning(pid, db, i == kills - 1 ? 0.0 : extra(rng));
+        unreaped.push_back(pid);
+        ASSERT_EQ(integrity(db), "ok") << "kill " << i << " (" << fault << ")";
+        for (const auto& [fp, n] : snapshot(db)) {
+            ASSERT_TRUE(reference.count(fp)) << "kill " << i << ": unknown run " << fp;
+            if (n.status == "done") {
+                EXPECT_TRUE(n == reference.at(fp)) << "kill " << i << ": numbers differ";
+            }
+        }
+    }
+    // The last kill came while a run was under way: a zombie holds it now.
+    ASSERT_EQ(runningRuns(db), 1);
+
+    const pid_t last = startSweep(spec, db);
+    const int exitCode = waitExit(last);
+    reapAll();
+    ASSERT_EQ(exitCode, 0);
+    EXPECT_EQ(integrity(db), "ok");
+    const auto finished = snapshot(db);
+    ASSERT_EQ(finished.size(), reference.size());
+    for (const auto& [fp, n] : reference) {
+        ASSERT_TRUE(finished.count(fp));
+        EXPECT_EQ(finished.at(fp).status, "done") << fp;
+        EXPECT_TRUE(finished.at(fp) == n) << fp;
+    }
 }
