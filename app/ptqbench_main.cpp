@@ -55,8 +55,7 @@ commands:
         [--threads N] [--json] [--layers-csv FILE] [--quiet]
         quantize block by block along the quantized trajectory, then report bits/weight,
         real size, FP and quantized perplexity, KL(FP || quantized), top-1 agreement and
-        the per-layer errors; recipes: rtn, gptq, awq, smoothquant, quarot-rtn,
-        quarot-gptq, awq-gptq, smoothquant-gptq, quip, omniquant
+        the per-layer errors; recipes: see ptqbench list
   sweep SPEC.json [--db FILE] [--retry-failed] [--dry-run] [--quiet]
   sweep --model DIR [--model DIR...] --recipe R[,R...] --calib FILE --eval FILE[,FILE...]
         [--task FILE[,FILE...] [--task-layout L] [--task-examples N]] [--wbits 2,3,4]
@@ -66,6 +65,10 @@ commands:
         results store (default $PTQ_STORE or ~/.local/share/ptq-workbench/results.db); a
         rerun skips finished runs and resumes the rest; Ctrl-C cancels the current run
         (exit 130); --dry-run lists the plan and each run's recorded status
+  list [--json]
+        the architectures the engine runs and what each offers (fold points, hooks), the
+        weight quantizers and transforms with what they need and their relative cost, and
+        the built-in strategies
   runs list [--db FILE] [--status S] [--recipe R] [--json]
   runs show ID [--db FILE] [--layers] [--json]
   runs interrupt ID... | --stale [--db FILE]
@@ -127,6 +130,8 @@ int main(int argc, char** argv)
             return ptq::cli::runPareto(args);
         if (command == "export")
             return ptq::cli::runExport(args);
+        if (command == "list")
+            return ptq::cli::runList(args);
         std::fprintf(stderr, "ptqbench: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const ptq::cli::UsageError& e) {

@@ -21,6 +21,7 @@ int runZeroShot(const std::vector<std::string>& args);
 int runSweepCommand(const std::vector<std::string>& args);
 int runRunsCommand(const std::vector<std::string>& args);
 int runMerge(const std::vector<std::string>& args);
+int runList(const std::vector<std::string>& args);
 
 // Removes the arguments that are not options (nor the value of one of valueOptions) from
 // argv and returns them in order; "-o" becomes "--out".

@@ -390,18 +390,6 @@ double estimateFromHistory(const ResultsStore& store, const JobSpec& job)
     return n % 2 ? estimates[n / 2] : 0.5 * (estimates[n / 2 - 1] + estimates[n / 2]);
 }
 
-// Calibration passes over the model each weight quantizer or transform costs, relative to one
-// forward: GPTQ adds a Hessian and its solve per linear, AWQ searches ~20 scales per layer,
-// OmniQuant trains ~20 epochs forward and backward.
-double methodFactor(const std::string& method)
-{
-    static const std::map<std::string, double> factors = {
-        {"rtn", 1.0},  {"gptq", 3.0},        {"quip", 4.0},      {"quarot", 1.5},
-        {"awq", 20.0}, {"smoothquant", 1.2}, {"omniquant", 60.0}};
-    const auto it = factors.find(method);
-    return it == factors.end() ? 3.0 : it->second;
-}
-
 // 2 FLOP per parameter per token at ~150 GFLOP/s (fp32 GEMM measured ~255 GFLOP/s on the
 // 2-core reference machine, ARCHITECTURE.md; attention and the rest take their share), plus
 // a second of fixed cost. Only an order of magnitude until a run of the model is stored.
@@ -410,9 +398,7 @@ double estimateFromCostModel(const JobSpec& job)
     const CheckpointSummary model = summarizeCheckpoint(job.modelDir);
     const Recipe recipe = job.recipeJson.empty() ? Recipe::fromNameOrFile(job.recipe)
                                                  : Recipe::fromJson(json::parse(job.recipeJson));
-    double factor = methodFactor(recipe.weightQuantizer.method);
-    for (const auto& t : recipe.transforms)
-        factor += methodFactor(t.method) - 1.0;
+    const double factor = recipeRelativeCost(recipe);
     const TokenCounts tokens = jobTokens({}, job);
     const double secondsPerToken = 2.0 * double(model.parameters) / 150e9;
     // Evaluation runs the full-precision and the quantized model on every window.

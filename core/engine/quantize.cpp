@@ -332,22 +332,6 @@ HeadTensors loadHead(const LlamaModel& model)
     return head;
 }
 
-// A transform's parameters with what it needs from the rest of the recipe filled in where
-// the recipe leaves it out: AWQ searches its scales and clipping on the weight grid.
-nlohmann::json transformParams(const RecipeStep& step, const Recipe& recipe)
-{
-    nlohmann::json p = step.params.is_object() ? step.params : nlohmann::json::object();
-    if (step.method == "awq") {
-        if (!p.contains("wbits"))
-            p["wbits"] = recipe.weightGrid.bits;
-        if (!p.contains("groupSize"))
-            p["groupSize"] = recipe.weightGrid.groupSize;
-        if (!p.contains("symmetric"))
-            p["symmetric"] = recipe.weightGrid.symmetric;
-    }
-    return p;
-}
-
 // Bytes of the model: quantized linears as packed, the rest in fp16.
 void accountSize(const LlamaModel& model, const std::vector<QuantizedModel::Block>& blocks,
                  QuantizeResult& r)
@@ -384,13 +368,14 @@ QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>
     recipe.validate(source);
     for (int64_t in : {c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize})
         recipe.validate(source, in);
+    checkRecipeFits(recipe, findArchitecture(c.modelType), source);
 
     QuantizeResult result;
     std::vector<std::unique_ptr<BlockTransform>> transforms;
     for (const auto& step : recipe.transforms)
-        transforms.push_back(findBlockTransform(step.method).make(transformParams(step, recipe)));
-    auto quantizer =
-        findWeightQuantizer(recipe.weightQuantizer.method).make(recipe.weightQuantizer.params);
+        transforms.push_back(findBlockTransform(step.method).make(completedParams(step, recipe)));
+    const MethodInfo& method = findWeightQuantizer(recipe.weightQuantizer.method);
+    auto quantizer = method.make(recipe.weightQuantizer.params);
 
     HeadTensors head; // stays undefined (read from the checkpoint) without transforms
     LlamaModel work = model;
@@ -416,12 +401,8 @@ QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>
     const auto rope = work.rope(config.calibSeqlen);
     long long step = 0;
     const long long total = work.numBlocks() * 8;
-    BlockJob job{
-        work,       config,
-        *quantizer, rope,
-        progress,   step,
-        total,      recipe.weightQuantizer.method != "rtn"}; // RTN uses no calibration statistics
-    torch::Tensor h = work.embed(ids);                       // (N,T,C) fp32
+    BlockJob job{work, config, *quantizer, rope, progress, step, total, method.needsHessian};
+    torch::Tensor h = work.embed(ids); // (N,T,C) fp32
     std::vector<QuantizedModel::Block> blocks;
     for (int64_t i = 0; i < work.numBlocks(); ++i)
         blocks.push_back(quantizeBlock(walk, job, i, h));

@@ -3,6 +3,7 @@
 #include "engine/threads.h"
 #include "eval/zeroshot.h"
 #include "io/checkpoint.h"
+#include "quant/registry.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/file_io.h"
@@ -426,6 +427,7 @@ std::vector<PlannedRun> planSweep(const SweepSpec& spec,
         try {
             for (int64_t width : linearInputWidths(config))
                 p.request.recipe.validate(p.label, width);
+            checkRecipeFits(p.request.recipe, findArchitecture(config.modelType), p.label);
         } catch (const Error& e) {
             if (reported.insert(e.what()).second)
                 problems.push_back(e.what());

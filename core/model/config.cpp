@@ -1,10 +1,12 @@
 #include "model/config.h"
 
+#include "model/architectures.h"
 #include "util/error.h"
 #include "util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -14,8 +16,6 @@ namespace ptq {
 namespace {
 
 using Json = nlohmann::json;
-
-constexpr const char* kSupported = "llama, mistral, qwen2";
 
 // Typed access to config.json keys; every failure names the file and the key.
 class Reader {
@@ -225,10 +225,12 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
     ModelConfig c;
     c.modelType = r.string("model_type", "");
     if (c.modelType.empty())
-        r.fail("model_type", std::string("missing required key (supported: ") + kSupported + ")");
-    if (c.modelType != "llama" && c.modelType != "mistral" && c.modelType != "qwen2")
+        r.fail("model_type", "missing required key (supported: " + knownModelTypes() + ")");
+    const auto& table = architectures();
+    if (std::none_of(table.begin(), table.end(),
+                     [&](const ArchitectureInfo& a) { return a.modelType == c.modelType; }))
         r.fail("model_type",
-               "unknown architecture '" + c.modelType + "' (supported: " + kSupported + ")");
+               "unknown architecture '" + c.modelType + "' (supported: " + knownModelTypes() + ")");
     c.vocabSize = r.positive("vocab_size");
     c.hiddenSize = r.positive("hidden_size");
     c.intermediateSize = r.positive("intermediate_size");

@@ -29,22 +29,35 @@ torch::Tensor checkedWeight(const LayerInput& layer, const QuantGrid& grid)
 const std::vector<MethodInfo>& weightQuantizers()
 {
     static const std::vector<MethodInfo> table = {
-        {"rtn", "baseline", "Round-to-nearest on the min-max grid; no calibration data",
+        {"rtn",
+         "baseline",
+         "Round-to-nearest on the min-max grid; no calibration data",
          [](const nlohmann::json& p) -> std::unique_ptr<WeightQuantizer> {
              return std::make_unique<RtnQuantizer>(RtnParams::fromJson(p));
-         }},
-        {"gptq", "compensation",
+         },
+         false,
+         1.0,
+         {}},
+        {"gptq",
+         "compensation",
          "GPTQ (Frantar et al., 2022): column-wise quantization with Hessian-based error "
          "compensation of the remaining columns",
          [](const nlohmann::json& p) -> std::unique_ptr<WeightQuantizer> {
              return std::make_unique<GptqQuantizer>(GptqParams::fromJson(p));
-         }},
-        {"quip", "rotation",
+         },
+         true,
+         3.0,
+         {}},
+        {"quip",
+         "rotation",
          "QuIP (Chee et al., 2023): incoherence processing (randomized Hadamards on both sides "
          "of W and on H) then GPTQ/LDLQ; codes are stored in the rotated basis",
          [](const nlohmann::json& p) -> std::unique_ptr<WeightQuantizer> {
              return std::make_unique<QuipQuantizer>(QuipParams::fromJson(p));
-         }},
+         },
+         true,
+         4.0,
+         {}},
     };
     return table;
 }
@@ -60,39 +73,74 @@ const MethodInfo& findWeightQuantizer(const std::string& name)
     throw Error("weight quantizer registry", name, "unknown method (known: " + known + ")");
 }
 
+namespace {
+
+// AWQ searches its scales and clipping against the recipe's weight grid unless its own
+// parameters name another.
+nlohmann::json awqParamsFromRecipe(const nlohmann::json& params, const Recipe& recipe)
+{
+    nlohmann::json p = params;
+    if (!p.contains("wbits"))
+        p["wbits"] = recipe.weightGrid.bits;
+    if (!p.contains("groupSize"))
+        p["groupSize"] = recipe.weightGrid.groupSize;
+    if (!p.contains("symmetric"))
+        p["symmetric"] = recipe.weightGrid.symmetric;
+    return p;
+}
+
+} // namespace
+
 const std::vector<TransformInfo>& blockTransforms()
 {
     // One entry per transform, in taxonomy order.
     static const std::vector<TransformInfo> table = {
-        {"quarot", "rotation",
+        {"quarot",
+         "rotation",
          "QuaRot (Ashkboos et al., 2024): randomized Hadamard rotation of the residual stream, "
          "online Hadamard before down_proj and per-head rotations of V/O and of Q/K after RoPE; "
          "exact in full precision",
          [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
              return std::make_unique<QuarotTransform>(QuarotParams::fromJson(p));
-         }},
-        {"smoothquant", "salience",
+         },
+         1.5,
+         {ArchFeature::ResidualRotation, ArchFeature::ValueOutputFold, ArchFeature::LinearInputHook,
+          ArchFeature::KvCacheHook},
+         nullptr},
+        {"smoothquant",
+         "salience",
          "SmoothQuant (Xiao et al., 2022): per-channel scales max|X|^a / max|W|^(1-a) move "
          "activation outliers into the weights, folded into the RMSNorm gains; exact in full "
          "precision",
          [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
              return std::make_unique<SmoothQuantTransform>(SmoothQuantParams::fromJson(p));
-         }},
-        {"awq", "salience",
+         },
+         1.2,
+         {ArchFeature::NormFold},
+         nullptr},
+        {"awq",
+         "salience",
          "AWQ (Lin et al., 2023): activation-aware per-channel weight scaling searched on the "
          "module output error after RTN, plus weight clipping search (clipping changes the "
          "weights)",
          [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
              return std::make_unique<AwqTransform>(AwqParams::fromJson(p));
-         }},
-        {"omniquant", "optimization",
+         },
+         20.0,
+         {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::UpDownFold},
+         awqParamsFromRecipe},
+        {"omniquant",
+         "optimization",
          "OmniQuant (Shao et al., 2023): per block, learnable equivalent transformation "
          "(channel scales norm -> q/k/v, norm -> gate/up, v -> o) and learnable weight "
          "clipping trained with AdamW on the block output MSE; the scales are folded exactly, "
          "the learned clipping changes the weights",
          [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
              return std::make_unique<OmniQuantTransform>(OmniQuantParams::fromJson(p));
-         }},
+         },
+         60.0,
+         {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::AutogradForward},
+         nullptr},
     };
     return table;
 }
@@ -106,6 +154,48 @@ const TransformInfo& findBlockTransform(const std::string& name)
         known += (known.empty() ? "" : ", ") + t.name;
     }
     throw Error("transform registry", name, "unknown transform (known: " + known + ")");
+}
+
+nlohmann::json completedParams(const RecipeStep& step, const Recipe& recipe)
+{
+    const nlohmann::json p = step.params.is_object() ? step.params : nlohmann::json::object();
+    const TransformInfo& t = findBlockTransform(step.method);
+    return t.complete ? t.complete(p, recipe) : p;
+}
+
+std::vector<std::pair<std::string, ArchFeature>> recipeNeeds(const Recipe& recipe)
+{
+    std::vector<std::pair<std::string, ArchFeature>> needs;
+    for (const auto& step : recipe.transforms)
+        for (ArchFeature f : findBlockTransform(step.method).needs)
+            needs.emplace_back(step.method, f);
+    for (ArchFeature f : findWeightQuantizer(recipe.weightQuantizer.method).needs)
+        needs.emplace_back(recipe.weightQuantizer.method, f);
+    if (recipe.activations)
+        needs.emplace_back("activation quantization", ArchFeature::LinearInputHook);
+    if (recipe.kv)
+        needs.emplace_back("KV-cache quantization", ArchFeature::KvCacheHook);
+    return needs;
+}
+
+void checkRecipeFits(const Recipe& recipe, const ArchitectureInfo& arch, const std::string& source)
+{
+    std::string missing;
+    for (const auto& [method, feature] : recipeNeeds(recipe))
+        if (!arch.has(feature))
+            missing += std::string(missing.empty() ? "" : "; ") + method + " needs the " +
+                       archFeatureName(feature) + ", which " + arch.modelType + " lacks";
+    if (!missing.empty())
+        throw Error(source, "recipe " + recipe.name,
+                    "cannot run on architecture " + arch.modelType + ": " + missing);
+}
+
+double recipeRelativeCost(const Recipe& recipe)
+{
+    double cost = findWeightQuantizer(recipe.weightQuantizer.method).relativeCost;
+    for (const auto& step : recipe.transforms)
+        cost += findBlockTransform(step.method).relativeCost - 1.0;
+    return cost;
 }
 
 } // namespace ptq

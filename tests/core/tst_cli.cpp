@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <sys/wait.h>
 
@@ -148,3 +149,33 @@ TEST_F(CliTest, InfoShowsTheArchitecture)
 }
 
 } // namespace
+
+// ptqbench list prints the engine's tables: every architecture row, every weight quantizer
+// and transform with what it needs, and every built-in strategy.
+TEST_F(CliTest, ListPrintsTheArchitectureAndMethodTables)
+{
+    const RunResult r = run("list --json");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    std::set<std::string> types, quantizers, transforms;
+    for (const auto& a : j.at("architectures"))
+        types.insert(a.at("model_type").get<std::string>());
+    for (const auto& m : j.at("weight_quantizers"))
+        quantizers.insert(m.at("name").get<std::string>());
+    for (const auto& t : j.at("transforms")) {
+        transforms.insert(t.at("name").get<std::string>());
+        EXPECT_GT(t.at("relative_cost").get<double>(), 0.0);
+    }
+    EXPECT_EQ(types, (std::set<std::string>{"llama", "mistral", "qwen2"}));
+    EXPECT_TRUE(quantizers.count("rtn") && quantizers.count("gptq") && quantizers.count("quip"));
+    EXPECT_TRUE(transforms.count("awq") && transforms.count("quarot"));
+    for (const auto& t : j.at("transforms"))
+        if (t.at("name") == "awq") {
+            EXPECT_EQ(t.at("needs").size(), 3u);
+        }
+    EXPECT_GE(j.at("strategies").size(), 10u);
+    const RunResult text = run("list");
+    ASSERT_EQ(text.status, 0);
+    EXPECT_NE(text.output.find("quarot-gptq"), std::string::npos);
+    EXPECT_NE(text.output.find("v->o fold"), std::string::npos);
+}

@@ -125,3 +125,87 @@ TEST(QuantRegistry, EveryMethodEveryWidth)
             }
     }
 }
+
+// needsHessian is what the engine reads to decide whether to accumulate Hessians: a method
+// that declares none must work without one, a method that declares one must refuse to.
+TEST(QuantRegistry, NeedsHessianMatchesWhatEachMethodReads)
+{
+    const Data d;
+    const QuantGrid grid{4, false, 0, 1.0};
+    for (const auto& m : weightQuantizers()) {
+        SCOPED_TRACE(m.name);
+        EXPECT_GT(m.relativeCost, 0.0);
+        const auto q = m.make(nlohmann::json::object());
+        if (m.needsHessian) {
+            EXPECT_THROW(q->quantize({"registry.proj", d.w, nullptr}, grid, nullptr), Error);
+        } else {
+            EXPECT_NO_THROW(q->quantize({"registry.proj", d.w, nullptr}, grid, nullptr));
+        }
+    }
+}
+
+// Every transform against an architecture that offers nothing: refused, naming the
+// transform, the architecture and each feature it lacks; against one offering everything
+// the transform needs: accepted. Activation and KV quantization need their hooks too.
+TEST(QuantRegistry, RecipesNeedingWhatAnArchitectureLacksAreRefused)
+{
+    const ArchitectureInfo bare{"bare-test", "BareForCausalLM", "offers nothing", {}};
+    for (const auto& t : blockTransforms()) {
+        SCOPED_TRACE(t.name);
+        EXPECT_GT(t.relativeCost, 0.0);
+        Recipe r;
+        r.name = t.name + "-rtn";
+        r.transforms = {{t.name, nlohmann::json::object()}};
+        const ArchitectureInfo enough{"enough-test", "X", "what the transform needs", t.needs};
+        EXPECT_NO_THROW(checkRecipeFits(r, enough, "test"));
+        if (t.needs.empty())
+            continue;
+        try {
+            checkRecipeFits(r, bare, "spec.json");
+            FAIL() << "expected a refusal";
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find("spec.json"), std::string::npos) << what;
+            EXPECT_NE(what.find(t.name + " needs"), std::string::npos) << what;
+            EXPECT_NE(what.find("bare-test"), std::string::npos) << what;
+            for (ArchFeature f : t.needs)
+                EXPECT_NE(what.find(archFeatureName(f)), std::string::npos) << what;
+        }
+    }
+    Recipe a4kv4;
+    a4kv4.name = "rtn-a4-kv4";
+    a4kv4.activations = ActQuantSpec{4, true, false, 1.0};
+    a4kv4.kv = KvQuantSpec{4, 0, false, 1.0};
+    EXPECT_EQ(recipeNeeds(a4kv4).size(), 2u);
+    try {
+        checkRecipeFits(a4kv4, bare, "test");
+        FAIL() << "expected a refusal";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("activation quantization needs"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("KV-cache quantization needs"), std::string::npos);
+    }
+    for (const auto& arch : architectures())
+        for (const auto& name : Recipe::builtinNames())
+            EXPECT_NO_THROW(checkRecipeFits(Recipe::builtin(name), arch, "test"))
+                << name << " on " << arch.modelType;
+}
+
+TEST(QuantRegistry, CompletedParamsAndRelativeCost)
+{
+    Recipe r = Recipe::builtin("awq");
+    r.weightGrid = QuantGrid{3, true, 64, 1.0};
+    ASSERT_EQ(r.transforms.size(), 1u);
+    const auto filled = completedParams(r.transforms[0], r);
+    EXPECT_EQ(filled.at("wbits"), 3);
+    EXPECT_EQ(filled.at("groupSize"), 64);
+    EXPECT_EQ(filled.at("symmetric"), true);
+    r.transforms[0].params = {{"wbits", 4}};
+    EXPECT_EQ(completedParams(r.transforms[0], r).at("wbits"), 4); // the step's own value wins
+    // A transform without a completion gets its parameters as written.
+    const RecipeStep quarot{"quarot", {{"seed", 7}}};
+    EXPECT_EQ(completedParams(quarot, r), quarot.params);
+
+    const Recipe qg = Recipe::builtin("quarot-gptq");
+    EXPECT_DOUBLE_EQ(recipeRelativeCost(qg), findWeightQuantizer("gptq").relativeCost +
+                                                 findBlockTransform("quarot").relativeCost - 1.0);
+}

@@ -1,0 +1,79 @@
+#include "model/architectures.h"
+
+#include "util/error.h"
+
+#include <algorithm>
+
+namespace ptq {
+
+namespace {
+
+// A pre-norm decoder with RMSNorm, rotary attention and a SwiGLU MLP offers every fold and
+// hook the strategies use.
+const std::vector<ArchFeature> kLlamaFeatures = {
+    ArchFeature::NormFold,         ArchFeature::ValueOutputFold, ArchFeature::UpDownFold,
+    ArchFeature::ResidualRotation, ArchFeature::LinearInputHook, ArchFeature::KvCacheHook,
+    ArchFeature::AutogradForward};
+
+} // namespace
+
+const char* archFeatureName(ArchFeature feature)
+{
+    switch (feature) {
+    case ArchFeature::NormFold:
+        return "norm fold (a norm's gain absorbs the scales of the linears it feeds)";
+    case ArchFeature::ValueOutputFold:
+        return "v->o fold";
+    case ArchFeature::UpDownFold:
+        return "up->down fold";
+    case ArchFeature::ResidualRotation:
+        return "residual-stream rotation";
+    case ArchFeature::LinearInputHook:
+        return "linear input hook";
+    case ArchFeature::KvCacheHook:
+        return "KV cache hook";
+    case ArchFeature::AutogradForward:
+        return "autograd block forward";
+    }
+    return "?";
+}
+
+bool ArchitectureInfo::has(ArchFeature f) const
+{
+    return std::find(features.begin(), features.end(), f) != features.end();
+}
+
+const std::vector<ArchitectureInfo>& architectures()
+{
+    static const std::vector<ArchitectureInfo> table = {
+        {"llama", "LlamaForCausalLM",
+         "LLaMA-1/2/3/3.1: RMSNorm, rotary attention with grouped KV heads (rope_scaling "
+         "linear and llama3), SwiGLU MLP",
+         kLlamaFeatures},
+        {"mistral", "MistralForCausalLM", "Mistral: the LLaMA block with sliding-window attention",
+         kLlamaFeatures},
+        {"qwen2", "Qwen2ForCausalLM",
+         "Qwen2: the LLaMA block with biases on q/k/v (and sliding window above a layer)",
+         kLlamaFeatures},
+    };
+    return table;
+}
+
+std::string knownModelTypes()
+{
+    std::string known;
+    for (const auto& a : architectures())
+        known += (known.empty() ? "" : ", ") + a.modelType;
+    return known;
+}
+
+const ArchitectureInfo& findArchitecture(const std::string& modelType)
+{
+    for (const auto& a : architectures())
+        if (a.modelType == modelType)
+            return a;
+    throw Error("architecture table", "model_type '" + modelType + "'",
+                "unsupported architecture (supported: " + knownModelTypes() + ")");
+}
+
+} // namespace ptq
