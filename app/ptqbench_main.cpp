@@ -3,8 +3,8 @@
 #include "cli/analysis_cmds.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "engine/progress.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 #include <cstdio>
 #include <cstring>

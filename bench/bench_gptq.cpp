@@ -18,7 +18,8 @@
 // is the one least disturbed by other processes.
 //
 // Usage: bench_gptq [--out O] [--in D] [--tokens N] [--chunk C] [--bits b] [--group g]
-//                   [--threads T]   (T > 0: setEngineThreads(T) for torch and OpenBLAS)
+//                   [--threads T]   (setEngineThreads(T) for torch and OpenBLAS; default 0 =
+//                                    one per core, as the engine runs)
 
 #include "engine/threads.h"
 #include "quant/gptq.h"
@@ -98,10 +99,9 @@ void line(const char* what, double s, double flops, double rate)
 int main(int argc, char** argv)
 {
     const Options o = parse(argc, argv);
-    // Without --threads the process keeps libtorch's default (one intra-op thread here) and
-    // OpenBLAS's own GEMM threads, the combination measured fastest on this machine kind.
-    if (o.threads > 0)
-        setEngineThreads(o.threads);
+    // The engine's setting: GPTQ runs its BLAS work single-threaded in fixed chunks spread
+    // over the engine's threads (util/blas.h), so the thread count is what the engine uses.
+    setEngineThreads(o.threads);
     torch::manual_seed(0);
     std::printf(
         "GPTQ bench: W%d g%lld, layer %lld x %lld, %lld calibration tokens, %d torch threads\n",

@@ -11,8 +11,8 @@
 // The plots take RunRecord vectors, never a database: the caller reads the store, so a
 // plot can be filled from any source (tests, a merged store).
 
+#include "analysis/export.h"
 #include "analysis/pareto.h"
-#include "io/export.h"
 #include "store/results_store.h"
 
 #include <qcustomplot.h>

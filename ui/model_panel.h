@@ -4,7 +4,7 @@
 // thread; the GUI thread only formats the summary. The list beside it holds the bundled model
 // family and the recently opened folders.
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 
 #include <QFuture>
 #include <QFutureWatcher>

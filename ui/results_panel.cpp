@@ -1,8 +1,8 @@
 #include "results_panel.h"
 
+#include "analysis/export.h"
 #include "error_label.h"
 #include "export_dialog.h"
-#include "io/export.h"
 #include "workbench_context.h"
 
 #include <QCheckBox>

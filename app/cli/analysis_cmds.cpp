@@ -1,14 +1,14 @@
-// ptqbench pareto / export: thin clients of core/analysis/pareto.h and core/io/export.h over
+// ptqbench pareto / export: thin clients of core/analysis/pareto.h and core/analysis/export.h over
 // a results store.
 
 #include "cli/analysis_cmds.h"
 
+#include "analysis/export.h"
 #include "analysis/pareto.h"
 #include "cli/args.h"
-#include "data/corpus.h"
-#include "io/export.h"
 #include "store/results_store.h"
 #include "util/error.h"
+#include "util/sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -86,7 +86,7 @@ std::string resolveDataset(const ResultsStore& store, const std::string& wanted)
             return d.sha256;
     }
     if (fs::is_regular_file(wanted, ec))
-        return data::sha256Hex(readWholeFile(wanted));
+        return sha256Hex(readWholeFile(wanted));
     return wanted;
 }
 

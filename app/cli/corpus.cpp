@@ -2,10 +2,10 @@
 // deterministic document-level train/valid/test split files that training, calibration and
 // evaluation read, and into the bundled zero-shot tasks (test documents only).
 
-#include "data/corpus.h"
+#include "family/corpus.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "data/task_gen.h"
+#include "family/task_gen.h"
 
 #include <cstdio>
 #include <filesystem>

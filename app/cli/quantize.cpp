@@ -8,7 +8,7 @@
 #include "engine/threads.h"
 #include "eval/kl.h"
 #include "eval/perplexity.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"
 #include "util/error.h"

@@ -2,7 +2,7 @@
 // Progress of long work on stderr: a redrawn bar on a terminal, plain log lines (at most
 // one every few seconds) when stderr is a file or a pipe, nothing when disabled.
 
-#include "engine/progress.h"
+#include "util/progress.h"
 
 #include <chrono>
 

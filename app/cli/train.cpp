@@ -4,9 +4,9 @@
 #include "cli/commands.h"
 #include "cli/terminal_progress.h"
 #include "engine/threads.h"
-#include "text/bpe_trainer.h"
+#include "family/bpe_trainer.h"
+#include "family/trainer.h"
 #include "text/tokenizer.h"
-#include "train/trainer.h"
 #include "util/error.h"
 
 #include <atomic>

@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 #include "cli/terminal_progress.h"
 #include "engine/threads.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"
 

@@ -3,7 +3,7 @@
 
 #include "engine/run_job.h"
 #include "engine/sweep.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "quant/recipe.h"
 #include "quant/registry.h"
 #include "util/error.h"

@@ -13,8 +13,8 @@
 // A JobSpec is one cell of a sweep (engine/sweep.h) and is run through the same code: the
 // same validation, the same run fingerprint, the same results.
 
-#include "engine/progress.h"
 #include "store/results_store.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <functional>

@@ -17,11 +17,11 @@
 // states, (N,T,C) fp32 twice (inputs and outputs of the block): 128 x 2048 x 4096 x 4 B =
 // 4 GiB each for a 7B model. The quantized model keeps every block's packed linears.
 
-#include "engine/progress.h"
 #include "model/llama.h"
 #include "quant/packing.h"
 #include "quant/recipe.h"
 #include "quant/transform.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,15 +1,15 @@
 #include "engine/run_job.h"
 
-#include "data/corpus.h"
 #include "engine/quantize.h"
 #include "eval/kl.h"
 #include "eval/perplexity.h"
 #include "eval/zeroshot.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 #include "util/file_io.h"
+#include "util/sha256.h"
 
 #include <chrono>
 #include <filesystem>
@@ -118,7 +118,7 @@ std::string fileSha256(const std::string& path)
         if (auto it = cache.find(key); it != cache.end())
             return it->second;
     }
-    const std::string sha = data::sha256Hex(readFileBytes(path, "dataset"));
+    const std::string sha = sha256Hex(readFileBytes(path, "dataset"));
     std::lock_guard<std::mutex> lock(mutex);
     cache[key] = sha;
     return sha;

@@ -16,9 +16,9 @@
 // count (set once by the caller, setEngineThreads) the same request gives bit-identical
 // numbers. Only the *_seconds fields vary.
 
-#include "engine/progress.h"
 #include "quant/recipe.h"
 #include "store/results_store.h"
+#include "util/progress.h"
 
 #include <nlohmann/json.hpp>
 
@@ -69,7 +69,8 @@ std::string fileSha256(const std::string& path);
 nlohmann::json calibrationJson(const CalibrationSpec& calib);
 nlohmann::json evaluationJson(const EvaluationSpec& eval);
 
-// The RunSpec of a request for a model whose fingerprint is known (checkpointFingerprint).
+// The RunSpec of a request for a model whose fingerprint is known (checkpointFingerprint,
+// model/checkpoint_fingerprint.h).
 RunSpec makeRunSpec(const RunRequest& request, const std::string& modelFingerprint);
 
 // Upserts the model record (fingerprint computed by the caller) and every dataset of the

@@ -2,7 +2,8 @@
 
 #include "engine/threads.h"
 #include "eval/zeroshot.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
+#include "model/checkpoint_fingerprint.h"
 #include "quant/registry.h"
 #include "util/error.h"
 #include "util/fault.h"

@@ -29,9 +29,9 @@
 // engine's message and on to the next run; a cancel (progress returned false) records the
 // run 'cancelled' and stops. The counts list every planned run that is not done, with why.
 
-#include "engine/progress.h"
 #include "engine/run_job.h"
 #include "store/results_store.h"
+#include "util/progress.h"
 
 #include <nlohmann/json.hpp>
 

@@ -6,8 +6,8 @@
 // Both models run block by block side by side; the vocabulary is handled in row chunks with
 // the log-softmax in float64, so small divergences are not lost to rounding.
 
-#include "engine/progress.h"
 #include "eval/perplexity.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,9 +1,9 @@
 #include "eval/perplexity.h"
 
-#include "data/corpus.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
+#include "util/sha256.h"
 
 #include <algorithm>
 #include <chrono>
@@ -166,7 +166,7 @@ std::vector<int32_t> tokenizeTextFile(const Tokenizer& tokenizer, const std::str
     const std::string text = readJoinedText(path);
     if (tokenizer.fingerprint().empty())
         return tokenizer.encode(text, true);
-    const std::string key = tokenizer.fingerprint() + "/" + data::sha256Hex(text);
+    const std::string key = tokenizer.fingerprint() + "/" + sha256Hex(text);
     if (const auto cached = tokenCache().find(key))
         return *cached;
     auto tokens = std::make_shared<const std::vector<int32_t>>(tokenizer.encode(text, true));

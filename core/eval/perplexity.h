@@ -4,7 +4,7 @@
 // non-overlapping windows, mean next-token NLL over all predicted tokens, PPL = exp(mean).
 // C4-style evaluation samples n windows at seeded random offsets instead.
 
-#include "engine/progress.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <string>

@@ -14,7 +14,7 @@
 // Task files are local JSONL, one example per line, in the layout of a common dataset
 // (TaskSpec presets) or a generic context/choices/gold layout.
 
-#include "engine/progress.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <string>

@@ -8,7 +8,7 @@
 //   x  = h + o_proj(attn(rope(q_proj(rms(h))), rope(k_proj(rms(h))), v_proj(rms(h))))
 //   h' = x + down_proj(silu(gate_proj(rms(x))) * up_proj(rms(x)))
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/config.h"
 
 #include <torch/torch.h>

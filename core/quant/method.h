@@ -7,11 +7,11 @@
 // MethodParams, which rejects unknown keys and values of the wrong type, so a typo in a
 // recipe fails loudly instead of silently running the defaults.
 
-#include "engine/progress.h"
 #include "quant/grid.h"
 #include "quant/hessian.h"
 #include "quant/packing.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>

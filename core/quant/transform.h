@@ -4,10 +4,10 @@
 // learned equivalent transformation: OmniQuant). Transforms are steps of a recipe and run in
 // the block walk of the quantization pipeline, one block in memory at a time.
 
-#include "engine/progress.h"
 #include "model/llama.h"
 #include "quant/grid.h"
 #include "quant/recipe.h"
+#include "util/progress.h"
 
 #include <nlohmann/json.hpp>
 

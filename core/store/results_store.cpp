@@ -536,15 +536,20 @@ void ResultsStore::startRunRow(const store::Connection& c, int64_t runId, RunRec
     updateRunRow(c, runId, rec);
 }
 
+RunRecord ResultsStore::existingRun(const store::Connection& c, int64_t runId) const
+{
+    auto r = queryRuns(c, RunFilter{std::nullopt, {}, {}, std::nullopt, false}, runId, {});
+    if (r.empty())
+        throw Error(m_path, runObject(runId), "no such run");
+    return std::move(r.front());
+}
+
 void ResultsStore::markRunning(int64_t runId)
 {
     requireWritable(runObject(runId));
     const auto c = connection();
     Transaction tx(c, true, runObject(runId));
-    auto r = queryRuns(c, RunFilter{std::nullopt, {}, {}, std::nullopt, false}, runId, {});
-    if (r.empty())
-        throw Error(m_path, runObject(runId), "no such run");
-    startRunRow(c, runId, r.front());
+    startRunRow(c, runId, existingRun(c, runId));
     tx.commit();
 }
 
@@ -555,11 +560,8 @@ RunClaim ResultsStore::claimRun(int64_t runId, bool retryFailed)
     // The status is read and changed in one write transaction: two processes cannot both
     // claim the run, and the decision never rests on a status read earlier.
     Transaction tx(c, true, runObject(runId));
-    auto r = queryRuns(c, RunFilter{std::nullopt, {}, {}, std::nullopt, false}, runId, {});
-    if (r.empty())
-        throw Error(m_path, runObject(runId), "no such run");
     RunClaim claim;
-    claim.found = r.front();
+    claim.found = existingRun(c, runId);
     switch (claim.found.status) {
     case RunStatus::Done:
         claim.outcome = ClaimOutcome::AlreadyDone;
@@ -598,10 +600,7 @@ void ResultsStore::completeRun(int64_t runId, const RunResults& results)
         checkMetricName(m.name, m_path + ": " + runObject(runId));
     const auto c = connection();
     Transaction tx(c, true, runObject(runId));
-    auto r = queryRuns(c, RunFilter{std::nullopt, {}, {}, std::nullopt, false}, runId, {});
-    if (r.empty())
-        throw Error(m_path, runObject(runId), "no such run");
-    RunRecord rec = r.front();
+    RunRecord rec = existingRun(c, runId);
     deleteResults(c, runId);
     writeResults(c, runId, results);
     rec.status = RunStatus::Done;

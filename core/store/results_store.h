@@ -273,6 +273,8 @@ private:
     int64_t datasetIdForSha(const store::Connection& c, const std::string& sha256);
     int64_t insertRunRow(const store::Connection& c, const RunRecord& r, int64_t modelId);
     void updateRunRow(const store::Connection& c, int64_t runId, const RunRecord& r);
+    // The run's row; throws ptq::Error when there is none.
+    RunRecord existingRun(const store::Connection& c, int64_t runId) const;
     // Status 'running' by this process, earlier results cleared (inside a transaction).
     void startRunRow(const store::Connection& c, int64_t runId, RunRecord rec);
     void deleteResults(const store::Connection& c, int64_t runId);
@@ -284,12 +286,5 @@ private:
     int m_busyTimeoutMs = 5000;
     int m_fileVersion = 0; // user_version when opened (after any migration)
 };
-
-// Fingerprint of a checkpoint folder: sha256 over config.json's canonical JSON and, for
-// every tensor in name order, its name, dtype, shape and a sha256 of its bytes. Hashing reads
-// every byte (tens of seconds for a 7B checkpoint), so the result is kept for the life of
-// the process, keyed by the folder and the name, size and modification time (ns) of each of
-// its .json and .safetensors files: rewriting a file, or touching it, hashes again.
-std::string checkpointFingerprint(const std::string& modelDir);
 
 } // namespace ptq

@@ -1,11 +1,11 @@
 #include "text/tokenizer.h"
 
-#include "data/corpus.h"
 #include "text/bpe.h"
 #include "text/tokenizer_parts.h"
 #include "text/unicode.h"
 #include "util/error.h"
 #include "util/file_io.h"
+#include "util/sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,7 +25,7 @@ using Json = nlohmann::json;
 
 std::string fileBytesSha256(const std::string& path)
 {
-    return data::sha256Hex(readFileBytes(path));
+    return sha256Hex(readFileBytes(path));
 }
 
 struct AddedToken {

@@ -41,13 +41,18 @@ SerialState& serialState()
 
 // The chunks [begin, end) of `rows` rows in steps of chunkRows, run on the engine's threads
 // with one chunk per task (grain 1) so that the partition never depends on the thread count.
-template <typename Fn> void forEachChunk(int64_t rows, int64_t chunkRows, const Fn& fn)
+// With `pairEnds`, task k takes chunk k/2 from the front for even k and from the back for
+// odd k: when chunks grow with their index (a triangle), each thread's contiguous range of
+// tasks then holds as much work as another's. The order changes no result.
+template <typename Fn>
+void forEachChunk(int64_t rows, int64_t chunkRows, bool pairEnds, const Fn& fn)
 {
     TORCH_CHECK(chunkRows > 0, "chunkRows must be positive");
     const int64_t chunks = (rows + chunkRows - 1) / chunkRows;
     SerialBlas serial;
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-        for (int64_t ch = c0; ch < c1; ++ch) {
+    at::parallel_for(0, chunks, 1, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) {
+            const int64_t ch = !pairEnds ? k : k % 2 == 0 ? k / 2 : chunks - 1 - k / 2;
             const int64_t r0 = ch * chunkRows;
             fn(r0, std::min(rows, r0 + chunkRows));
         }
@@ -95,7 +100,7 @@ void addmmRowChunks(torch::Tensor c, const torch::Tensor& a, const torch::Tensor
     TORCH_CHECK(c.dim() == 2 && a.dim() == 2 && b.dim() == 2 && a.size(0) == c.size(0) &&
                     b.size(1) == c.size(1) && a.size(1) == b.size(0),
                 "addmmRowChunks: shapes do not match");
-    forEachChunk(c.size(0), chunkRows, [&](int64_t r0, int64_t r1) {
+    forEachChunk(c.size(0), chunkRows, false, [&](int64_t r0, int64_t r1) {
         c.slice(0, r0, r1).addmm_(a.slice(0, r0, r1), b, 1.0, alpha);
     });
 }
@@ -105,7 +110,7 @@ void addGramLowerRowChunks(torch::Tensor c, const torch::Tensor& x, int64_t chun
     const int64_t n = c.size(0);
     TORCH_CHECK(c.dim() == 2 && c.size(1) == n && x.dim() == 2 && x.size(1) == n,
                 "addGramLowerRowChunks: shapes do not match");
-    forEachChunk(n, chunkRows, [&](int64_t r0, int64_t r1) {
+    forEachChunk(n, chunkRows, true, [&](int64_t r0, int64_t r1) {
         c.slice(0, r0, r1).slice(1, 0, r1).addmm_(x.slice(1, r0, r1).t(), x.slice(1, 0, r1));
     });
 }

@@ -8,8 +8,8 @@
 
 #include "engine/job.h"
 #include "engine/quantize.h"
-#include "io/checkpoint.h"
 #include "model/architectures.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "quant/registry.h"

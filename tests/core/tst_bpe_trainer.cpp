@@ -4,9 +4,9 @@
 // cancelable; and, when the fetched corpora are present, a 4096-piece tokenizer is trained
 // on the train split and measured on the test split.
 
-#include "data/corpus.h"
+#include "family/bpe_trainer.h"
+#include "family/corpus.h"
 #include "test_files.h"
-#include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Checkpoint folders: single-file and sharded layouts written at test time, parameter counts
 // against the config's shape arithmetic, and one test per kind of broken folder.
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>

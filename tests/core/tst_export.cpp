@@ -4,7 +4,7 @@
 
 #include "core/test_files.h"
 
-#include "io/export.h"
+#include "analysis/export.h"
 #include "util/error.h"
 
 #include <nlohmann/json.hpp>

@@ -7,13 +7,14 @@
 // sha256 must equal the one recorded when the numbers were measured, so a different corpus
 // version fails with that message instead of a wrong comparison.
 
-#include "data/corpus.h"
-#include "data/task_gen.h"
 #include "eval/perplexity.h"
 #include "eval/zeroshot.h"
-#include "io/checkpoint.h"
+#include "family/corpus.h"
+#include "family/task_gen.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"
+#include "util/sha256.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -65,7 +66,7 @@ TEST(Family, EveryModelReproducesItsTestPerplexity)
 {
     const nlohmann::json f = family();
     const std::string testPath = std::string(PTQ_SPLITS_DIR) + "/test.txt";
-    ASSERT_EQ(data::sha256Hex(readFile(testPath)), f.at("test_split_sha256").get<std::string>())
+    ASSERT_EQ(ptq::sha256Hex(readFile(testPath)), f.at("test_split_sha256").get<std::string>())
         << testPath << " differs from the test split the family was measured on";
     const std::string readme = readFile(kModels + "/README.md");
     ASSERT_GE(f.at("models").size(), 3u);

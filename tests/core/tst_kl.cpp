@@ -5,7 +5,7 @@
 
 #include "eval/kl.h"
 #include "eval/perplexity.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "util/error.h"

@@ -3,7 +3,7 @@
 
 #include "core/llama_reference.h"
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "util/error.h"

@@ -12,7 +12,7 @@
 #include "core/llama_reference.h"
 
 #include "engine/quantize.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "quant/registry.h"

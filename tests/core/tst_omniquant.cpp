@@ -4,7 +4,7 @@
 #include "core/llama_reference.h"
 #include "core/test_files.h"
 #include "engine/quantize.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "quant/awq.h"

@@ -8,7 +8,7 @@
 
 #include "engine/quantize.h"
 #include "eval/perplexity.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "quant/act_quant.h"

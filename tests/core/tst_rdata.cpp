@@ -3,7 +3,7 @@
 // header + zlib), read back; broken inputs each throw ptq::Error naming the file; and the
 // real janeaustenr database when the fetched corpora are present.
 
-#include "data/rdata.h"
+#include "family/rdata.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>

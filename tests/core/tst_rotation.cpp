@@ -5,7 +5,7 @@
 #include "llama_reference.h"
 #include "test_files.h"
 
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "quant/gptq.h"
 #include "quant/grid.h"

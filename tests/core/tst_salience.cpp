@@ -2,7 +2,7 @@
 // checkpoints whose RMSNorm gains give a few activation outlier channels, as in real LLMs.
 
 #include "core/test_files.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "model/llama_ops.h"

@@ -2,6 +2,7 @@
 // migration from schema 1, a concurrent reader, lock/corruption/newer-schema errors, merge
 // semantics, stale-run detection and fingerprints.
 
+#include "model/checkpoint_fingerprint.h"
 #include "store/results_store.h"
 #include "store/schema.h"
 

@@ -12,7 +12,7 @@
 #include "eval/kl.h"
 #include "eval/perplexity.h"
 #include "eval/zeroshot.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "store/results_store.h"

@@ -4,11 +4,11 @@
 
 #include "core/test_files.h"
 
-#include "data/corpus.h"
-#include "data/task_gen.h"
 #include "eval/zeroshot.h"
-#include "io/checkpoint.h"
-#include "model/default_model.h"
+#include "family/corpus.h"
+#include "family/default_model.h"
+#include "family/task_gen.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"
 

@@ -5,14 +5,14 @@
 
 #include "test_files.h"
 
-#include "io/checkpoint.h"
+#include "family/llama_train_model.h"
+#include "family/trainer.h"
 #include "io/safetensors.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_writer.h"
-#include "train/llama_train_model.h"
-#include "train/trainer.h"
 #include "util/error.h"
 
 #include <gtest/gtest.h>

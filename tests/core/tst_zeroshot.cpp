@@ -6,7 +6,7 @@
 #include "core/test_files.h"
 
 #include "eval/zeroshot.h"
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
 #include "model/llama.h"
 #include "text/tokenizer.h"

@@ -1,4 +1,4 @@
-#include "io/export.h"
+#include "analysis/export.h"
 
 #include "util/error.h"
 

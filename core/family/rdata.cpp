@@ -1,4 +1,4 @@
-#include "data/rdata.h"
+#include "family/rdata.h"
 
 #include "util/error.h"
 #include "util/file_io.h"

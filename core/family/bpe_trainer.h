@@ -13,8 +13,8 @@
 // Pair counts are updated incrementally: a merge revisits only the words that contain the
 // pair. The result is a TokenizerSpec for writeSentencePieceTokenizer. Torch-free.
 
-#include "engine/progress.h"
 #include "text/tokenizer_writer.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <string>

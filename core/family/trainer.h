@@ -15,9 +15,9 @@
 // A resumed run draws the same windows and applies the same updates as an uninterrupted one:
 // on one thread the per-step losses and final weights are bit-identical.
 
-#include "engine/progress.h"
 #include "io/safetensors.h"
 #include "model/config.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-#include "train/llama_train_model.h"
+#include "family/llama_train_model.h"
 
 #include "model/llama.h"
 #include "model/llama_ops.h"

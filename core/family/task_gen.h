@@ -20,7 +20,7 @@
 // the generator draws from std::mt19937_64 with its own bounded-integer and shuffle code
 // (the standard distributions differ between standard libraries). Torch-free.
 
-#include "data/corpus.h"
+#include "family/corpus.h"
 
 #include <cstdint>
 #include <string>

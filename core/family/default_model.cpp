@@ -1,4 +1,4 @@
-#include "model/default_model.h"
+#include "family/default_model.h"
 
 #include "model/checkpoint_writer.h"
 #include "model/config.h"

@@ -1,4 +1,4 @@
-#include "train/train_state.h"
+#include "family/train_state.h"
 
 #include "io/safetensors.h"
 #include "util/error.h"

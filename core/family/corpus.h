@@ -73,7 +73,4 @@ struct SplitStats {
 SplitStats writeSplits(const std::vector<Document>& docs, const std::string& outDir,
                        double validFrac = 0.05, double testFrac = 0.05);
 
-// SHA-256 (FIPS 180-4) of `bytes` as 64 lowercase hex digits.
-std::string sha256Hex(std::string_view bytes);
-
 } // namespace ptq::data

@@ -1,4 +1,4 @@
-#include "io/checkpoint.h"
+#include "model/checkpoint.h"
 
 #include "util/error.h"
 

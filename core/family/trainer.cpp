@@ -1,11 +1,11 @@
-#include "train/trainer.h"
+#include "family/trainer.h"
 
-#include "data/corpus.h"
 #include "eval/perplexity.h"
+#include "family/corpus.h"
+#include "family/llama_train_model.h"
+#include "family/train_state.h"
 #include "model/checkpoint_writer.h"
 #include "text/tokenizer.h"
-#include "train/llama_train_model.h"
-#include "train/train_state.h"
 #include "util/error.h"
 #include "util/file_io.h"
 

@@ -1,4 +1,4 @@
-#include "text/bpe_trainer.h"
+#include "family/bpe_trainer.h"
 
 #include "text/tokenizer.h"
 #include "text/unicode.h"

@@ -1,4 +1,4 @@
-#include "data/task_gen.h"
+#include "family/task_gen.h"
 
 #include "util/error.h"
 
