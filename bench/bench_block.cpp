@@ -17,7 +17,7 @@
 
 #include "engine/threads.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 
 #include <torch/torch.h>
 
@@ -71,22 +71,25 @@ ModelConfig blockConfig()
     return c;
 }
 
-BlockWeights randomBlock()
+// The block's tensors, named by the model's layout (model/llama.cpp).
+BlockWeights randomBlock(const Model& model)
 {
     auto gen = at::detail::createCPUGenerator(1);
     auto normal = [&](std::vector<int64_t> shape) {
         return torch::randn(shape, gen, torch::kFloat).mul_(0.02);
     };
     BlockWeights w;
-    w.inputNorm = torch::ones({kHidden});
-    w.postNorm = torch::ones({kHidden});
-    w.qProj = normal({kHidden, kHidden});
-    w.kProj = normal({kHidden, kHidden});
-    w.vProj = normal({kHidden, kHidden});
-    w.oProj = normal({kHidden, kHidden});
-    w.gateProj = normal({kInter, kHidden});
-    w.upProj = normal({kInter, kHidden});
-    w.downProj = normal({kHidden, kInter});
+    w.index = 0;
+    w.layout = model.layout();
+    w.tensors["input_layernorm"] = torch::ones({kHidden});
+    w.tensors["post_attention_layernorm"] = torch::ones({kHidden});
+    w.tensors["self_attn.q_proj"] = normal({kHidden, kHidden});
+    w.tensors["self_attn.k_proj"] = normal({kHidden, kHidden});
+    w.tensors["self_attn.v_proj"] = normal({kHidden, kHidden});
+    w.tensors["self_attn.o_proj"] = normal({kHidden, kHidden});
+    w.tensors["mlp.gate_proj"] = normal({kInter, kHidden});
+    w.tensors["mlp.up_proj"] = normal({kInter, kHidden});
+    w.tensors["mlp.down_proj"] = normal({kHidden, kInter});
     return w;
 }
 
@@ -138,7 +141,7 @@ double linearsTime(const BlockWeights& w, int64_t t, torch::ScalarType dtype, in
     auto x = torch::randn({1, t, kHidden}).to(dtype);
     auto xi = torch::randn({1, t, kInter}).to(dtype);
     std::vector<torch::Tensor> lin;
-    for (const auto& [name, p] : const_cast<BlockWeights&>(w).linears())
+    for (const auto& [name, p] : w.linears())
         lin.push_back(p->to(dtype));
     return bestOf(reps, [&] {
         for (int i = 0; i < 6; ++i)
@@ -147,8 +150,8 @@ double linearsTime(const BlockWeights& w, int64_t t, torch::ScalarType dtype, in
     });
 }
 
-void runThreads(const LlamaModel& fp32, const LlamaModel& bf16, const BlockWeights& w,
-                const Args& args, int threads)
+void runThreads(const Model& fp32, const Model& bf16, const BlockWeights& w, const Args& args,
+                int threads)
 {
     setEngineThreads(threads);
     const int64_t t = args.tokens;
@@ -156,18 +159,17 @@ void runThreads(const LlamaModel& fp32, const LlamaModel& bf16, const BlockWeigh
     const double attentionFlops = 2.0 * t * t * kHidden;
     const double flops = linearFlops + attentionFlops;
     auto h = torch::randn({1, t, kHidden});
-    const auto rope = fp32.rope(t);
+    const auto ctx = fp32.context(t);
 
     std::printf("\n== threads %d (engineThreads() = %d), T = %lld ==\n", threads, engineThreads(),
                 static_cast<long long>(t));
-    for (const LlamaModel* model : {&fp32, &bf16}) {
+    for (const Model* model : {&fp32, &bf16}) {
         const bool isBf16 = model->options().computeDtype == torch::kBFloat16;
         const auto dtype = isBf16 ? torch::kBFloat16 : torch::kFloat;
         const char* name = isBf16 ? "bf16" : "fp32";
-        BlockWeights fresh = w; // shares tensors; a fresh cast cache for the first-call time
-        fresh.computeCache.reset();
-        const double first = seconds([&] { model->blockForward(fresh, h, rope); });
-        const double block = bestOf(args.reps, [&] { model->blockForward(fresh, h, rope); });
+        BlockWeights fresh = w.copy(); // shares tensors; a fresh cast cache for the first-call time
+        const double first = seconds([&] { model->blockForward(fresh, h, *ctx); });
+        const double block = bestOf(args.reps, [&] { model->blockForward(fresh, h, *ctx); });
         const double linears = linearsTime(w, t, dtype, args.reps);
         const double gemm = gemmRate(t, dtype, args.reps);
         const double rate = flops / block / 1e9;
@@ -193,9 +195,9 @@ int main(int argc, char** argv)
         std::filesystem::temp_directory_path() / ("ptq-bench-block-" + std::to_string(::getpid()));
     writeLlamaCheckpoint(dir.string(), blockConfig(), {});
     auto checkpoint = Checkpoint::open(dir.string());
-    const LlamaModel fp32(checkpoint, {torch::kFloat});
-    const LlamaModel bf16(checkpoint, {torch::kBFloat16});
-    const BlockWeights w = randomBlock();
+    const Model fp32(checkpoint, {torch::kFloat});
+    const Model bf16(checkpoint, {torch::kBFloat16});
+    const BlockWeights w = randomBlock(fp32);
     std::printf("7B-shaped block: C=%lld I=%lld H=KV=%lld, batch 1\n", (long long)kHidden,
                 (long long)kInter, (long long)kHeads);
     std::printf("FLOPs: linears 2T(4C^2+3CI) + causal attention 2T^2C = %.1f GFLOP at T=%lld\n",

@@ -6,7 +6,7 @@
 #include "eval/perplexity.h"
 #include "family/default_model.h"
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 
@@ -120,7 +120,7 @@ int runEval(const std::vector<std::string>& args)
 
     auto checkpoint = Checkpoint::open(dir);
     Tokenizer tokenizer = Tokenizer::fromDir(dir);
-    LlamaModel model(checkpoint, fo);
+    Model model(checkpoint, fo);
     std::vector<int32_t> tokens = tokenizeTextFile(tokenizer, textPath);
     TerminalProgress progress(!a.flag("quiet") && !a.flag("json"));
     PerplexityResult r = evaluatePerplexity(model, tokens, pc, progress.callback());

@@ -8,7 +8,7 @@
 #include "eval/perplexity.h"
 #include "family/default_model.h"
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 
@@ -61,7 +61,7 @@ int runDemo(const std::vector<std::string>& args)
         const std::vector<int32_t> tokens = tokenizeTextFile(tokenizer, evalPath);
         const double sizeMb = checkpoint->bytesOnDisk() / 1e6;
         for (torch::ScalarType compute : {torch::kFloat, torch::kBFloat16}) {
-            LlamaModel model(checkpoint, ForwardOptions{compute});
+            Model model(checkpoint, ForwardOptions{compute});
             PerplexityConfig pc;
             pc.seqlen = seqlen;
             const PerplexityResult r = evaluatePerplexity(model, tokens, pc);

@@ -9,7 +9,7 @@
 #include "eval/kl.h"
 #include "eval/perplexity.h"
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 
@@ -153,7 +153,7 @@ int runQuantize(const std::vector<std::string>& args)
 
     auto checkpoint = Checkpoint::open(dir);
     Tokenizer tokenizer = Tokenizer::fromDir(dir);
-    LlamaModel model(checkpoint);
+    Model model(checkpoint);
     const auto evalTokens = tokenizeTextFile(tokenizer, evalPath);
     TerminalProgress progress(!a.flag("quiet") && !a.flag("json"));
     QuantizeResult q = quantizeModel(model, tokenizer, qc, progress.callback());

@@ -7,7 +7,7 @@
 #include "cli/terminal_progress.h"
 #include "engine/threads.h"
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -46,7 +46,7 @@ int runZeroShot(const std::vector<std::string>& args)
 
     auto checkpoint = Checkpoint::open(dir);
     Tokenizer tokenizer = Tokenizer::fromDir(dir);
-    LlamaModel model(checkpoint);
+    Model model(checkpoint);
     nlohmann::json results = nlohmann::json::array();
     TerminalProgress progress(!a.flag("quiet") && !a.flag("json"));
     std::vector<ZeroShotResult> rows;

@@ -23,18 +23,18 @@ double secondsSince(Clock::time_point t)
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Linears that are quantized together; all members of a group share one input.
-using LinearGroup = std::vector<std::string>;
-
-std::vector<std::vector<LinearGroup>> quantizationPasses(bool trueSequential)
+// The calibration passes: with trueSequential, one per input group in execution order (a
+// group is calibrated on the outputs of the groups before it, already quantized); otherwise
+// one pass for every group.
+std::vector<std::vector<InputGroup>> quantizationPasses(const BlockLayout& layout,
+                                                        bool trueSequential)
 {
-    const LinearGroup qkv = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
-    const LinearGroup o = {"self_attn.o_proj"};
-    const LinearGroup gateUp = {"mlp.gate_proj", "mlp.up_proj"};
-    const LinearGroup down = {"mlp.down_proj"};
-    if (trueSequential)
-        return {{qkv}, {o}, {gateUp}, {down}};
-    return {{qkv, o, gateUp, down}}; // one calibration pass for every linear
+    if (!trueSequential)
+        return {layout.inputGroups};
+    std::vector<std::vector<InputGroup>> passes;
+    for (const auto& g : layout.inputGroups)
+        passes.push_back({g});
+    return passes;
 }
 
 // What one calibration pass collects, per shared input (keyed by the group's first name).
@@ -58,19 +58,19 @@ struct Capture {
 };
 
 struct BlockJob {
-    const LlamaModel& model;
+    const Model& model;
     const QuantizeConfig& config;
     const WeightQuantizer& quantizer;
-    const RopeTables& rope;
+    const ForwardContext& forward;
     const ProgressFn& progress;
     long long& step;
     long long totalSteps;
     bool needsHessian;
 };
 
-std::string fullName(int64_t block, const std::string& linear)
+std::string fullName(const BlockJob& job, int64_t block, const std::string& linear)
 {
-    return "model.layers." + std::to_string(block) + "." + linear;
+    return job.model.architecture().blockPrefix(block) + linear;
 }
 
 // ||a - b||^2 / ||a||^2 in float64.
@@ -86,11 +86,8 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
                            QuantizedModel::Block& out)
 {
     const auto started = Clock::now();
-    torch::Tensor* slot = nullptr;
-    for (auto& [name, ptr] : w.linears())
-        if (name == linear)
-            slot = ptr;
-    const std::string name = fullName(w.index, linear);
+    torch::Tensor* slot = &w.at(linear);
+    const std::string name = fullName(job, w.index, linear);
     const Progress here{"quantize", name, job.step, job.totalSteps};
     ProgressFn inner = [&](const Progress&) { return !job.progress || job.progress(here); };
 
@@ -125,22 +122,17 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
 
 // Runs the block on h with an observer and fills a capture for the given groups.
 void calibrate(const BlockJob& job, const BlockWeights& w, const torch::Tensor& h,
-               const std::vector<LinearGroup>& groups, Capture& cap)
+               const std::vector<InputGroup>& groups, Capture& cap)
 {
     const int64_t rows = h.size(0) * h.size(1);
     cap.stride = std::max<int64_t>(1, rows / std::max<int64_t>(1, job.config.errorSampleRows));
     for (const auto& g : groups) {
-        cap.samples[g.front()] = {};
-        if (job.needsHessian) {
-            torch::Tensor* first = nullptr;
-            for (auto& [name, ptr] : const_cast<BlockWeights&>(w).linears())
-                if (name == g.front())
-                    first = ptr;
-            cap.hessians[g.front()] =
-                std::make_unique<HessianAccumulator>(first->size(1), fullName(w.index, g.front()));
-        }
+        cap.samples[g.input] = {};
+        if (job.needsHessian)
+            cap.hessians[g.input] = std::make_unique<HessianAccumulator>(
+                w.at(g.input).size(1), fullName(job, w.index, g.input));
     }
-    job.model.blockForward(w, h, job.rope, cap.observer());
+    job.model.blockForward(w, h, job.forward, cap.observer());
 }
 
 // Full-precision reference error of the block, in window chunks to bound memory.
@@ -152,7 +144,7 @@ double blockOutputError(const BlockJob& job, const BlockWeights& fp, const torch
     double num = 0, den = 0;
     for (int64_t b0 = 0; b0 < n; b0 += chunk) {
         const int64_t len = std::min(chunk, n - b0);
-        auto ref = job.model.blockForward(fp, h.narrow(0, b0, len), job.rope).to(torch::kDouble);
+        auto ref = job.model.blockForward(fp, h.narrow(0, b0, len), job.forward).to(torch::kDouble);
         num += (ref - hq.narrow(0, b0, len).to(torch::kDouble)).pow(2).sum().item<double>();
         den += ref.pow(2).sum().item<double>();
     }
@@ -164,24 +156,17 @@ std::map<std::string, ActRange> activationRanges(const BlockJob& job, const Bloc
                                                  const torch::Tensor& h)
 {
     std::map<std::string, ActRange> ranges;
-    job.model.blockForward(w, h, job.rope, [&](const std::string& name, const torch::Tensor& x) {
+    job.model.blockForward(w, h, job.forward, [&](const std::string& name, const torch::Tensor& x) {
         ranges[name].add(x);
     });
     return ranges;
-}
-
-BlockWeights copyBlock(const BlockWeights& w)
-{
-    BlockWeights c = w;
-    c.computeCache.reset(); // the copy keeps its own cast cache
-    return c;
 }
 
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
 
-QuantizedModel::QuantizedModel(const LlamaModel& base, std::vector<Block> blocks, HeadTensors head)
+QuantizedModel::QuantizedModel(const Model& base, std::vector<Block> blocks, HeadTensors head)
     : m_base(base), m_blocks(std::make_shared<const std::vector<Block>>(std::move(blocks))),
       m_head(std::move(head))
 {}
@@ -197,12 +182,9 @@ namespace {
 
 BlockWeights dequantizedBlock(const QuantizedModel::Block& b)
 {
-    BlockWeights w = b.rest;
-    w.computeCache.reset();
-    for (auto& [name, ptr] : w.linears())
-        for (const auto& [qname, q] : b.linears)
-            if (qname == name)
-                *ptr = q.dequantize();
+    BlockWeights w = b.rest.copy();
+    for (const auto& [name, q] : b.linears)
+        w.tensors[name] = q.dequantize();
     return w;
 }
 
@@ -213,7 +195,7 @@ BlockWeights QuantizedModel::blockWeights(int64_t i) const
     return dequantizedBlock(block(i));
 }
 
-LlamaModel QuantizedModel::model() const
+Model QuantizedModel::model() const
 {
     auto overlay = std::make_shared<WeightOverlay>();
     auto blocks = m_blocks;
@@ -256,7 +238,7 @@ torch::Tensor calibrationWindows(const std::vector<int32_t>& tokens, int64_t sam
 namespace {
 
 struct Walk {
-    const LlamaModel& work; // the model with the transformed head tensors
+    const Model& work; // the model with the transformed head tensors
     const QuantizeConfig& config;
     const ProgressFn& progress;
     std::vector<std::unique_ptr<BlockTransform>> transforms;
@@ -273,7 +255,7 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
         rec.transform = recipe.transforms[t].method;
         rec.block = i;
         BlockContext ctx{&walk.work,
-                         &job.rope,
+                         &job.forward,
                          h,
                          walk.config.seed,
                          &recipe.weightGrid,
@@ -281,24 +263,23 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
         walk.transforms[t]->applyToBlock(w, ctx, rec, walk.progress);
         walk.result.transforms.push_back(std::move(rec));
     }
-    const BlockWeights fp = copyBlock(w);
+    const BlockWeights fp = w.copy();
 
     QuantizedModel::Block out;
-    for (const auto& pass : quantizationPasses(recipe.trueSequential)) {
+    for (const auto& pass : quantizationPasses(*w.layout, recipe.trueSequential)) {
         Capture cap;
         calibrate(job, w, h, pass, cap);
         for (const auto& group : pass)
-            for (const auto& linear : group)
-                walk.result.layers.push_back(
-                    quantizeLinear(job, w, linear, cap, group.front(), out));
+            for (const auto& linear : group.linears)
+                walk.result.layers.push_back(quantizeLinear(job, w, linear, cap, group.input, out));
     }
     std::map<std::string, ActRange> ranges;
     if (recipe.activations && !recipe.activations->dynamic)
         ranges = activationRanges(job, w, h);
-    w.runtime = withQuantizedActivations(w.runtime, recipe.activations, recipe.kv,
-                                         walk.work.config().headDim, ranges);
+    w.runtime =
+        withQuantizedActivations(w.runtime, recipe.activations, recipe.kv, *w.layout, ranges);
 
-    auto next = walk.work.blockForward(w, h, job.rope); // the quantized trajectory
+    auto next = walk.work.blockForward(w, h, job.forward); // the quantized trajectory
     if (!allFinite(next))
         throw Error("quantization pipeline", "block " + std::to_string(i),
                     "non-finite hidden states (NaN or Inf) after quantization");
@@ -309,10 +290,9 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
     br.seconds = secondsSince(started);
     walk.result.blocks.push_back(br);
 
-    out.rest = w;
-    out.rest.computeCache.reset();
-    for (auto& [name, ptr] : out.rest.linears())
-        *ptr = torch::Tensor();
+    out.rest = w.copy();
+    for (const auto& name : w.layout->linears)
+        out.rest.tensors.erase(name);
     reportProgress(walk.progress,
                    {"quantize",
                     "block " + std::to_string(i + 1) + "/" + std::to_string(walk.work.numBlocks()),
@@ -320,29 +300,14 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
     return out;
 }
 
-HeadTensors loadHead(const LlamaModel& model)
-{
-    const auto& c = model.config();
-    HeadTensors head;
-    head.embedding = model.loadTensor("model.embed_tokens.weight", {c.vocabSize, c.hiddenSize});
-    head.finalNorm = model.loadTensor("model.norm.weight", {c.hiddenSize});
-    head.lmHead = c.tieWordEmbeddings
-                      ? head.embedding.clone()
-                      : model.loadTensor("lm_head.weight", {c.vocabSize, c.hiddenSize});
-    return head;
-}
-
 // Bytes of the model: quantized linears as packed, the rest in fp16.
-void accountSize(const LlamaModel& model, const std::vector<QuantizedModel::Block>& blocks,
+void accountSize(const Model& model, const std::vector<QuantizedModel::Block>& blocks,
                  QuantizeResult& r)
 {
-    const auto& c = model.config();
-    uint64_t fpParams = uint64_t(c.vocabSize) * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) +
-                        uint64_t(c.hiddenSize);
+    uint64_t fpParams = model.headParameters();
     uint64_t packed = 0, quantParams = 0;
     for (const auto& b : blocks) {
-        for (const auto& t :
-             {b.rest.inputNorm, b.rest.postNorm, b.rest.qBias, b.rest.kBias, b.rest.vBias})
+        for (const auto& [key, t] : b.rest.tensors) // norms, biases: everything not quantized
             if (t.defined())
                 fpParams += uint64_t(t.numel());
         for (const auto& [name, q] : b.linears) {
@@ -357,7 +322,7 @@ void accountSize(const LlamaModel& model, const std::vector<QuantizedModel::Bloc
 
 } // namespace
 
-QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>& calibTokens,
+QuantizeResult quantizeModel(const Model& model, const std::vector<int32_t>& calibTokens,
                              const QuantizeConfig& config, const ProgressFn& progress)
 {
     torch::NoGradGuard noGrad;
@@ -366,9 +331,7 @@ QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>
     const auto& c = model.config();
     const std::string source = "recipe " + recipe.name;
     recipe.validate(source);
-    for (int64_t in : {c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize})
-        recipe.validate(source, in);
-    checkRecipeFits(recipe, findArchitecture(c.modelType), source);
+    checkRecipeFits(recipe, model.architecture(), source);
 
     QuantizeResult result;
     std::vector<std::unique_ptr<BlockTransform>> transforms;
@@ -378,11 +341,11 @@ QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>
     auto quantizer = method.make(recipe.weightQuantizer.params);
 
     HeadTensors head; // stays undefined (read from the checkpoint) without transforms
-    LlamaModel work = model;
+    Model work = model;
     if (!transforms.empty()) {
-        head = loadHead(model);
+        head = model.loadHead();
         for (auto& t : transforms)
-            t->prepareHead(head, c, config.seed);
+            t->prepareHead(head, model, config.seed);
         auto overlay = std::make_shared<WeightOverlay>();
         overlay->embedding = head.embedding;
         overlay->finalNorm = head.finalNorm;
@@ -398,21 +361,25 @@ QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>
         if (ids.data_ptr<int64_t>()[i] >= c.vocabSize)
             throw Error(config.calibTextPath, "calibration tokens",
                         "token id outside the model's vocabulary (tokenizer and model differ)");
-    const auto rope = work.rope(config.calibSeqlen);
+    const auto forward = work.context(config.calibSeqlen);
     long long step = 0;
-    const long long total = work.numBlocks() * 8;
-    BlockJob job{work, config, *quantizer, rope, progress, step, total, method.needsHessian};
-    torch::Tensor h = work.embed(ids); // (N,T,C) fp32
+    // One step per quantized linear and one per finished block.
+    const long long total =
+        work.numBlocks() * (static_cast<long long>(work.layout()->linears.size()) + 1);
+    BlockJob job{work, config, *quantizer, *forward, progress, step, total, method.needsHessian};
     std::vector<QuantizedModel::Block> blocks;
-    for (int64_t i = 0; i < work.numBlocks(); ++i)
+    work.walk(work.embed(ids), *forward, [&](int64_t i, const torch::Tensor& input) {
+        torch::Tensor h = input; // (N,T,C) fp32, replaced by the quantized block's output
         blocks.push_back(quantizeBlock(walk, job, i, h));
+        return h;
+    });
     accountSize(model, blocks, result);
     result.model = std::make_shared<QuantizedModel>(model, std::move(blocks), head);
     result.seconds = secondsSince(started);
     return result;
 }
 
-QuantizeResult quantizeModel(const LlamaModel& model, const Tokenizer& tokenizer,
+QuantizeResult quantizeModel(const Model& model, const Tokenizer& tokenizer,
                              const QuantizeConfig& config, const ProgressFn& progress)
 {
     return quantizeModel(model, tokenizeTextFile(tokenizer, config.calibTextPath), config,

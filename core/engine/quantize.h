@@ -5,9 +5,10 @@
 //
 // For each block i:
 //   w = loadBlock(i); every transform's applyToBlock(w, inputs h)   (full-precision function kept)
-//   weights: with trueSequential, groups [q,k,v], [o], [gate,up], [down]; for each group the
-//            block runs on h with an observer that accumulates the group's input Hessians and
-//            samples input rows; the group's linears are quantized and replaced in w
+//   weights: with trueSequential, one pass per input group of the layout (LLaMA: [q,k,v], [o],
+//            [gate,up], [down]); for each pass the block runs on h with an observer that
+//            accumulates the group's input Hessians and samples input rows; the group's
+//            linears are quantized and replaced in w
 //   activations/KV (when the recipe asks): fake quantizers added to w.runtime
 //   records:  per-linear weight and output errors, the block's output error against the
 //             transformed full-precision block on the same h
@@ -17,7 +18,7 @@
 // states, (N,T,C) fp32 twice (inputs and outputs of the block): 128 x 2048 x 4096 x 4 B =
 // 4 GiB each for a 7B model. The quantized model keeps every block's packed linears.
 
-#include "model/llama.h"
+#include "model/model.h"
 #include "quant/packing.h"
 #include "quant/recipe.h"
 #include "quant/transform.h"
@@ -70,17 +71,17 @@ public:
         std::vector<std::pair<std::string, QuantizedLinear>> linears;
     };
 
-    QuantizedModel(const LlamaModel& base, std::vector<Block> blocks, HeadTensors head);
+    QuantizedModel(const Model& base, std::vector<Block> blocks, HeadTensors head);
 
     int64_t numBlocks() const { return static_cast<int64_t>(m_blocks->size()); }
     const Block& block(int64_t i) const;
     // Block i with its linears dequantized to float32.
     BlockWeights blockWeights(int64_t i) const;
     // The base model reading this model's weights (perplexity, zero-shot, KL work on it).
-    LlamaModel model() const;
+    Model model() const;
 
 private:
-    LlamaModel m_base;
+    Model m_base;
     std::shared_ptr<const std::vector<Block>> m_blocks; // shared with model() overlays
     HeadTensors m_head;
 };
@@ -106,10 +107,10 @@ torch::Tensor calibrationWindows(const std::vector<int32_t>& tokens, int64_t sam
                                  int64_t seqlen, uint64_t seed, const std::string& source);
 
 // Runs the recipe on model with calibration tokens (config.calibTextPath is ignored).
-QuantizeResult quantizeModel(const LlamaModel& model, const std::vector<int32_t>& calibTokens,
+QuantizeResult quantizeModel(const Model& model, const std::vector<int32_t>& calibTokens,
                              const QuantizeConfig& config, const ProgressFn& progress = {});
 // Tokenizes config.calibTextPath with the tokenizer first.
-QuantizeResult quantizeModel(const LlamaModel& model, const Tokenizer& tokenizer,
+QuantizeResult quantizeModel(const Model& model, const Tokenizer& tokenizer,
                              const QuantizeConfig& config, const ProgressFn& progress = {});
 
 } // namespace ptq

@@ -5,7 +5,7 @@
 #include "eval/perplexity.h"
 #include "eval/zeroshot.h"
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 #include "util/file_io.h"
@@ -37,7 +37,7 @@ void addMetric(RunResults& r, const std::string& name, const std::string& sha, d
 }
 
 // Perplexity/KL of every evaluation text: both models on the same windows.
-void evaluateTexts(const RunRequest& req, const LlamaModel& fp, const LlamaModel& quant,
+void evaluateTexts(const RunRequest& req, const Model& fp, const Model& quant,
                    const Tokenizer& tokenizer, const ProgressFn& progress, RunResults& out)
 {
     PerplexityConfig pc;
@@ -55,7 +55,7 @@ void evaluateTexts(const RunRequest& req, const LlamaModel& fp, const LlamaModel
     }
 }
 
-void evaluateTasks(const RunRequest& req, const LlamaModel& quant, const Tokenizer& tokenizer,
+void evaluateTasks(const RunRequest& req, const Model& quant, const Tokenizer& tokenizer,
                    const ProgressFn& progress, RunResults& out)
 {
     for (const TaskFileSpec& t : req.eval.tasks) {
@@ -214,7 +214,7 @@ RunResults executeRun(const RunRequest& request, const ProgressFn& progress)
     reportProgress(progress, {"load", request.modelDir, 0, 1});
     const auto checkpoint = Checkpoint::open(request.modelDir);
     const Tokenizer tokenizer = Tokenizer::fromDir(request.modelDir);
-    const LlamaModel model(checkpoint);
+    const Model model(checkpoint);
 
     QuantizeConfig qc;
     qc.recipe = request.recipe;
@@ -227,7 +227,7 @@ RunResults executeRun(const RunRequest& request, const ProgressFn& progress)
     copyRecords(q, out);
 
     const auto evalStart = std::chrono::steady_clock::now();
-    const LlamaModel quantized = q.model->model();
+    const Model quantized = q.model->model();
     evaluateTexts(request, model, quantized, tokenizer, progress, out);
     evaluateTasks(request, quantized, tokenizer, progress, out);
     out.evalSeconds = secondsSince(evalStart);

@@ -337,12 +337,6 @@ void checkBitsAxis(const std::vector<int>& values, const std::string& key, bool 
 
 // The input widths of a model's quantized linears: q/k/v/gate/up read hidden_size, o_proj
 // reads heads x head_dim, down_proj reads intermediate_size.
-std::vector<int64_t> linearInputWidths(const ModelConfig& c)
-{
-    std::set<int64_t> widths = {c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize};
-    return {widths.begin(), widths.end()};
-}
-
 void checkInputFiles(const SweepSpec& spec, std::vector<std::string>& problems)
 {
     std::vector<std::string> files = {spec.calib.path};
@@ -426,9 +420,7 @@ std::vector<PlannedRun> planSweep(const SweepSpec& spec,
     for (auto& p : plan) {
         const ModelConfig& config = checkpoints.at(p.request.modelDir)->config();
         try {
-            for (int64_t width : linearInputWidths(config))
-                p.request.recipe.validate(p.label, width);
-            checkRecipeFits(p.request.recipe, findArchitecture(config.modelType), p.label);
+            checkRecipeFits(p.request.recipe, *makeArchitecture(config), p.label);
         } catch (const Error& e) {
             if (reported.insert(e.what()).second)
                 problems.push_back(e.what());

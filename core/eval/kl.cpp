@@ -1,6 +1,6 @@
 #include "eval/kl.h"
 
-#include "model/llama.h"
+#include "model/model.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -20,8 +20,8 @@ struct KlSums {
 };
 
 // hFp, hQ (N,C) final-normed hidden states; targets (N).
-void accumulate(const LlamaModel& fp, const LlamaModel& q, const torch::Tensor& hFp,
-                const torch::Tensor& hQ, const torch::Tensor& targets, KlSums& s)
+void accumulate(const Model& fp, const Model& q, const torch::Tensor& hFp, const torch::Tensor& hQ,
+                const torch::Tensor& targets, KlSums& s)
 {
     const int64_t n = hFp.size(0), vocab = fp.config().vocabSize;
     const int64_t rows = std::max<int64_t>(1, kLogitChunkBytes / (vocab * 8 * 2));
@@ -46,7 +46,7 @@ void accumulate(const LlamaModel& fp, const LlamaModel& q, const torch::Tensor& 
 
 } // namespace
 
-KlResult evaluateKl(const LlamaModel& fpModel, const LlamaModel& quantModel,
+KlResult evaluateKl(const Model& fpModel, const Model& quantModel,
                     const std::vector<int32_t>& tokens, const PerplexityConfig& config,
                     const ProgressFn& progress)
 {
@@ -67,8 +67,8 @@ KlResult evaluateKl(const LlamaModel& fpModel, const LlamaModel& quantModel,
     const uint64_t windowBytes = uint64_t(seqlen) * uint64_t(c.hiddenSize) * 4 * 2;
     const int64_t perBatch =
         std::clamp<int64_t>(int64_t(config.maxHiddenBytes / windowBytes), 1, numWindows);
-    const long long total = ((numWindows + perBatch - 1) / perBatch) * (c.numLayers + 1);
-    const auto tables = fpModel.rope(seqlen);
+    const long long total = ((numWindows + perBatch - 1) / perBatch) * (fpModel.numBlocks() + 1);
+    const auto forward = fpModel.context(seqlen);
 
     KlSums sums;
     long long step = 0;
@@ -79,16 +79,14 @@ KlResult evaluateKl(const LlamaModel& fpModel, const LlamaModel& quantModel,
         for (int64_t b = 0; b < n; ++b)
             for (int64_t t = 0; t < seqlen; ++t)
                 p[b * seqlen + t] = tokens[starts[w0 + b] + t];
-        auto hf = fpModel.embed(ids), hq = quantModel.embed(ids); // (n,T,C)
-        for (int64_t i = 0; i < fpModel.numBlocks(); ++i) {
-            hf = fpModel.blockForward(fpModel.loadBlock(i), hf, tables);
-            hq = quantModel.blockForward(quantModel.loadBlock(i), hq, tables);
+        const auto hf = fpModel.hidden(ids, *forward); // (n,T,C)
+        const auto hq = quantModel.hidden(ids, *forward, [&](int64_t i) {
             reportProgress(progress, {"kl", "block " + std::to_string(i + 1), ++step, total});
-        }
-        auto cut = [&](const LlamaModel& m, const torch::Tensor& h) {
-            return m.finalNorm(h).narrow(1, 0, seqlen - 1).reshape({-1, c.hiddenSize});
+        });
+        auto cut = [&](const torch::Tensor& h) {
+            return h.narrow(1, 0, seqlen - 1).reshape({-1, c.hiddenSize});
         };
-        accumulate(fpModel, quantModel, cut(fpModel, hf), cut(quantModel, hq),
+        accumulate(fpModel, quantModel, cut(hf), cut(hq),
                    ids.narrow(1, 1, seqlen - 1).reshape({-1}), sums);
         reportProgress(progress, {"kl", "windows scored", ++step, total});
     }

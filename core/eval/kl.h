@@ -14,7 +14,7 @@
 
 namespace ptq {
 
-class LlamaModel;
+class Model;
 
 struct KlResult {
     double meanKl = 0;        // nats per predicted token
@@ -28,7 +28,7 @@ struct KlResult {
 };
 
 // The models must share the vocabulary and hidden size. Throws ptq::Error otherwise.
-KlResult evaluateKl(const LlamaModel& fpModel, const LlamaModel& quantModel,
+KlResult evaluateKl(const Model& fpModel, const Model& quantModel,
                     const std::vector<int32_t>& tokens, const PerplexityConfig& config,
                     const ProgressFn& progress = {});
 

@@ -1,6 +1,6 @@
 #include "eval/perplexity.h"
 
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 #include "util/sha256.h"
@@ -71,7 +71,7 @@ void checkUtf8(const std::string& line, const std::string& path, int64_t lineNum
 
 // Sum of -log p(target) over rows of hidden states, the head applied in row chunks.
 // h (N,C) final-normed; targets (N) int64.
-double sumNll(const LlamaModel& model, const torch::Tensor& h, const torch::Tensor& targets)
+double sumNll(const Model& model, const torch::Tensor& h, const torch::Tensor& targets)
 {
     const int64_t n = h.size(0), vocab = model.config().vocabSize;
     const int64_t rows = std::max<int64_t>(1, kLogitChunkBytes / (vocab * 4));
@@ -208,7 +208,7 @@ std::vector<int64_t> windowStarts(int64_t numTokens, const PerplexityConfig& con
     return starts;
 }
 
-PerplexityResult evaluatePerplexity(const LlamaModel& model, const std::vector<int32_t>& tokens,
+PerplexityResult evaluatePerplexity(const Model& model, const std::vector<int32_t>& tokens,
                                     const PerplexityConfig& config, const ProgressFn& progress)
 {
     torch::NoGradGuard noGrad;
@@ -228,8 +228,8 @@ PerplexityResult evaluatePerplexity(const LlamaModel& model, const std::vector<i
     const int64_t perBatch =
         std::clamp<int64_t>(int64_t(config.maxHiddenBytes / windowBytes), 1, numWindows);
     const int64_t batches = (numWindows + perBatch - 1) / perBatch;
-    const long long totalSteps = static_cast<long long>(batches) * (c.numLayers + 1);
-    const auto tables = model.rope(seqlen);
+    const long long totalSteps = static_cast<long long>(batches) * (model.numBlocks() + 1);
+    const auto forward = model.context(seqlen);
 
     double nll = 0;
     long long step = 0;
@@ -242,16 +242,14 @@ PerplexityResult evaluatePerplexity(const LlamaModel& model, const std::vector<i
                 p[b * seqlen + t] = tokens[starts[w0 + b] + t];
         const std::string where = "windows " + std::to_string(w0 + 1) + "-" +
                                   std::to_string(w0 + n) + "/" + std::to_string(numWindows);
-        auto h = model.embed(ids); // (n,T,C)
-        for (int64_t i = 0; i < model.numBlocks(); ++i) {
-            h = model.blockForward(model.loadBlock(i), h, tables);
+        auto h = model.hidden(ids, *forward, [&](int64_t i) {
             reportProgress(progress, {"perplexity",
                                       where + ", block " + std::to_string(i + 1) + "/" +
                                           std::to_string(model.numBlocks()),
                                       ++step, totalSteps});
-        }
+        });
         // Position t predicts token t+1: rows [0, T-1) of each window.
-        auto normed = model.finalNorm(h).narrow(1, 0, seqlen - 1).reshape({-1, c.hiddenSize});
+        auto normed = h.narrow(1, 0, seqlen - 1).reshape({-1, c.hiddenSize});
         auto targets = ids.narrow(1, 1, seqlen - 1).reshape({-1});
         nll += sumNll(model, normed, targets);
         reportProgress(progress, {"perplexity", where + " scored", ++step, totalSteps});

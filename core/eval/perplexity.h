@@ -12,7 +12,7 @@
 
 namespace ptq {
 
-class LlamaModel;
+class Model;
 class Tokenizer;
 
 enum class WindowSampling { Sequential, Random };
@@ -47,7 +47,7 @@ std::vector<int32_t> tokenizeTextFile(const Tokenizer& tokenizer, const std::str
 // Windows as [start, start+seqlen) token offsets, per the config.
 std::vector<int64_t> windowStarts(int64_t numTokens, const PerplexityConfig& config);
 
-PerplexityResult evaluatePerplexity(const LlamaModel& model, const std::vector<int32_t>& tokens,
+PerplexityResult evaluatePerplexity(const Model& model, const std::vector<int32_t>& tokens,
                                     const PerplexityConfig& config,
                                     const ProgressFn& progress = {});
 

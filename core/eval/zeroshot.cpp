@@ -1,6 +1,6 @@
 #include "eval/zeroshot.h"
 
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "text/unicode.h"
 #include "util/error.h"
@@ -472,7 +472,7 @@ PreparedRequest prepare(const Tokenizer& tokenizer, const TaskExample& ex, std::
 }
 
 // Sums log p(target) per request of one batch. h (B,T,C) final-normed.
-void scoreBatch(const LlamaModel& model, const torch::Tensor& h,
+void scoreBatch(const Model& model, const torch::Tensor& h,
                 const std::vector<const PreparedRequest*>& batch, std::vector<double>& sums)
 {
     const int64_t t = h.size(1), hidden = h.size(2), vocab = model.config().vocabSize;
@@ -529,7 +529,7 @@ struct RunStats {
     int64_t truncatedRequests = 0;
 };
 
-std::vector<std::vector<double>> runRequests(const LlamaModel& model, const Tokenizer& tokenizer,
+std::vector<std::vector<double>> runRequests(const Model& model, const Tokenizer& tokenizer,
                                              const std::vector<TaskExample>& examples,
                                              const ZeroShotConfig& config,
                                              const ProgressFn& progress, RunStats& stats)
@@ -558,7 +558,7 @@ std::vector<std::vector<double>> runRequests(const LlamaModel& model, const Toke
         return a->input.size() > b->input.size();
     });
     const auto batches = planBatches(order, config, c.hiddenSize);
-    const auto tables = model.rope(order.empty() ? 1 : int64_t(order.front()->input.size()));
+    const auto forward = model.context(order.empty() ? 1 : int64_t(order.front()->input.size()));
     const long long totalSteps = (long long)batches.size() * (model.numBlocks() + 1);
     long long step = 0;
     for (std::size_t bi = 0; bi < batches.size(); ++bi) {
@@ -572,16 +572,14 @@ std::vector<std::vector<double>> runRequests(const LlamaModel& model, const Toke
             std::copy(batch[r]->input.begin(), batch[r]->input.end(), p + r * t);
         const std::string where =
             "batch " + std::to_string(bi + 1) + "/" + std::to_string(batches.size());
-        auto h = model.embed(ids); // (B,T,C)
-        for (int64_t i = 0; i < model.numBlocks(); ++i) {
-            h = model.blockForward(model.loadBlock(i), h, tables);
+        auto h = model.hidden(ids, *forward, [&](int64_t i) {
             reportProgress(progress, {"zero-shot",
                                       where + ", block " + std::to_string(i + 1) + "/" +
                                           std::to_string(model.numBlocks()),
                                       ++step, totalSteps});
-        }
+        });
         std::vector<double> sums(batch.size(), 0.0);
-        scoreBatch(model, model.finalNorm(h), batch, sums);
+        scoreBatch(model, h, batch, sums);
         for (int64_t r = 0; r < b; ++r)
             out[batch[r]->example][batch[r]->choice] = sums[r];
         reportProgress(progress, {"zero-shot", where + " scored", ++step, totalSteps});
@@ -591,8 +589,7 @@ std::vector<std::vector<double>> runRequests(const LlamaModel& model, const Toke
 
 } // namespace
 
-std::vector<std::vector<double>> taskLogLikelihoods(const LlamaModel& model,
-                                                    const Tokenizer& tokenizer,
+std::vector<std::vector<double>> taskLogLikelihoods(const Model& model, const Tokenizer& tokenizer,
                                                     const std::vector<TaskExample>& examples,
                                                     const ZeroShotConfig& config,
                                                     const ProgressFn& progress)
@@ -601,15 +598,14 @@ std::vector<std::vector<double>> taskLogLikelihoods(const LlamaModel& model,
     return runRequests(model, tokenizer, examples, config, progress, stats);
 }
 
-std::vector<double> choiceLogLikelihoods(const LlamaModel& model, const Tokenizer& tokenizer,
+std::vector<double> choiceLogLikelihoods(const Model& model, const Tokenizer& tokenizer,
                                          const TaskExample& example, const ZeroShotConfig& config)
 {
     return taskLogLikelihoods(model, tokenizer, {example}, config).front();
 }
 
-ZeroShotResult evaluateZeroShot(const LlamaModel& model, const Tokenizer& tokenizer,
-                                const Task& task, const ZeroShotConfig& config,
-                                const ProgressFn& progress)
+ZeroShotResult evaluateZeroShot(const Model& model, const Tokenizer& tokenizer, const Task& task,
+                                const ZeroShotConfig& config, const ProgressFn& progress)
 {
     const auto started = std::chrono::steady_clock::now();
     std::vector<TaskExample> examples = task.examples;

@@ -22,7 +22,7 @@
 
 namespace ptq {
 
-class LlamaModel;
+class Model;
 class Tokenizer;
 
 // How a JSONL line maps to an example. `layout` selects the parser: "generic" reads the
@@ -109,14 +109,13 @@ struct ZeroShotResult {
 // Log-likelihood of every request of every example, [example][choice]. Requests are sorted
 // by length and run block by block in right-padded batches; the progress callback is called
 // per block of every batch and may cancel (ptq::Cancelled).
-std::vector<std::vector<double>> taskLogLikelihoods(const LlamaModel& model,
-                                                    const Tokenizer& tokenizer,
+std::vector<std::vector<double>> taskLogLikelihoods(const Model& model, const Tokenizer& tokenizer,
                                                     const std::vector<TaskExample>& examples,
                                                     const ZeroShotConfig& config = {},
                                                     const ProgressFn& progress = {});
 
 // One example's choices, [choice].
-std::vector<double> choiceLogLikelihoods(const LlamaModel& model, const Tokenizer& tokenizer,
+std::vector<double> choiceLogLikelihoods(const Model& model, const Tokenizer& tokenizer,
                                          const TaskExample& example,
                                          const ZeroShotConfig& config = {});
 
@@ -137,8 +136,7 @@ ZeroShotResult scoreLogLikelihoods(const std::vector<TaskExample>& examples,
                                    std::vector<std::vector<double>> logLikelihoods,
                                    LengthNormalization normalization);
 
-ZeroShotResult evaluateZeroShot(const LlamaModel& model, const Tokenizer& tokenizer,
-                                const Task& task, const ZeroShotConfig& config = {},
-                                const ProgressFn& progress = {});
+ZeroShotResult evaluateZeroShot(const Model& model, const Tokenizer& tokenizer, const Task& task,
+                                const ZeroShotConfig& config = {}, const ProgressFn& progress = {});
 
 } // namespace ptq

@@ -1,7 +1,5 @@
 #include "family/llama_train_model.h"
 
-#include "model/llama.h"
-#include "model/llama_ops.h"
 #include "util/error.h"
 
 #include <cmath>
@@ -26,6 +24,7 @@ std::string shapeText(at::IntArrayRef shape)
 LlamaTrainModel::LlamaTrainModel(const ModelConfig& config, uint64_t seed) : m_config(config)
 {
     validateConfig();
+    m_arch = makeArchitecture(m_config);
     initialise(seed);
 }
 
@@ -77,23 +76,29 @@ void LlamaTrainModel::initialise(uint64_t seed)
     const double residualStd = kInitStd / std::sqrt(2.0 * static_cast<double>(c.numLayers));
     m_embed = add("model.embed_tokens.weight", normal({c.vocabSize, hidden}, kInitStd));
     for (int64_t i = 0; i < c.numLayers; ++i) {
-        const std::string p = "model.layers." + std::to_string(i) + ".";
-        Layer l;
-        l.inputNorm = add(p + "input_layernorm.weight", torch::ones({hidden}));
-        l.qProj = add(p + "self_attn.q_proj.weight", normal({q, hidden}, kInitStd));
-        l.kProj = add(p + "self_attn.k_proj.weight", normal({kv, hidden}, kInitStd));
-        l.vProj = add(p + "self_attn.v_proj.weight", normal({kv, hidden}, kInitStd));
+        const std::string p = m_arch->blockPrefix(i);
+        BlockWeights l;
+        l.index = i;
+        l.layout = m_arch->layout();
+        // In this order: the random draws follow it.
+        auto put = [&](const std::string& key, torch::Tensor value) {
+            l.tensors[key] = add(p + l.layout->tensor(key).checkpoint, std::move(value));
+        };
+        put("input_layernorm", torch::ones({hidden}));
+        put("self_attn.q_proj", normal({q, hidden}, kInitStd));
+        put("self_attn.k_proj", normal({kv, hidden}, kInitStd));
+        put("self_attn.v_proj", normal({kv, hidden}, kInitStd));
         if (c.attentionBias) {
-            l.qBias = add(p + "self_attn.q_proj.bias", torch::zeros({q}));
-            l.kBias = add(p + "self_attn.k_proj.bias", torch::zeros({kv}));
-            l.vBias = add(p + "self_attn.v_proj.bias", torch::zeros({kv}));
+            put("self_attn.q_proj.bias", torch::zeros({q}));
+            put("self_attn.k_proj.bias", torch::zeros({kv}));
+            put("self_attn.v_proj.bias", torch::zeros({kv}));
         }
-        l.oProj = add(p + "self_attn.o_proj.weight", normal({hidden, q}, residualStd));
-        l.postNorm = add(p + "post_attention_layernorm.weight", torch::ones({hidden}));
-        l.gateProj = add(p + "mlp.gate_proj.weight", normal({inter, hidden}, kInitStd));
-        l.upProj = add(p + "mlp.up_proj.weight", normal({inter, hidden}, kInitStd));
-        l.downProj = add(p + "mlp.down_proj.weight", normal({hidden, inter}, residualStd));
-        m_layers.push_back(l);
+        put("self_attn.o_proj", normal({hidden, q}, residualStd));
+        put("post_attention_layernorm", torch::ones({hidden}));
+        put("mlp.gate_proj", normal({inter, hidden}, kInitStd));
+        put("mlp.up_proj", normal({inter, hidden}, kInitStd));
+        put("mlp.down_proj", normal({hidden, inter}, residualStd));
+        m_blocks.push_back(std::move(l));
     }
     m_finalNorm = add("model.norm.weight", torch::ones({hidden}));
     m_lmHead = c.tieWordEmbeddings ? m_embed
@@ -140,14 +145,6 @@ void LlamaTrainModel::loadStateDict(const std::map<std::string, torch::Tensor>& 
     }
 }
 
-// x (B,T,C) -> (B,T,H*D).
-torch::Tensor LlamaTrainModel::attention(const Layer& l, const torch::Tensor& x,
-                                         const RopeTables& rope) const
-{
-    return llama::causalAttention(m_config, {l.qProj, l.qBias, l.kProj, l.kBias, l.vProj, l.vBias},
-                                  x, rope);
-}
-
 torch::Tensor LlamaTrainModel::forward(const torch::Tensor& ids) const
 {
     const auto& c = m_config;
@@ -158,16 +155,13 @@ torch::Tensor LlamaTrainModel::forward(const torch::Tensor& ids) const
         (idx.min().item<int64_t>() < 0 || idx.max().item<int64_t>() >= c.vocabSize))
         throw Error("model input", "input ids",
                     "token id outside the vocabulary of " + std::to_string(c.vocabSize));
-    const RopeTables rope = llama::ropeTables(c, ids.size(1));
-    const double eps = c.rmsNormEps;
+    const auto ctx = m_arch->context(ids.size(1));
+    BlockCall call;
+    call.autograd = true;
     auto h = torch::embedding(m_embed, idx); // (B,T,C)
-    for (const Layer& l : m_layers) {
-        h = h + torch::linear(attention(l, llama::rmsNorm(h, l.inputNorm, eps), rope), l.oProj);
-        auto x = llama::rmsNorm(h, l.postNorm, eps);
-        auto act = torch::silu(torch::linear(x, l.gateProj)) * torch::linear(x, l.upProj);
-        h = h + torch::linear(act, l.downProj);
-    }
-    return torch::linear(llama::rmsNorm(h, m_finalNorm, eps), m_lmHead); // (B,T,V)
+    for (const BlockWeights& l : m_blocks)
+        h = m_arch->blockForward(l, h, *ctx, call, torch::kFloat);
+    return torch::linear(m_arch->finalNorm(h, m_finalNorm), m_lmHead); // (B,T,V)
 }
 
 torch::Tensor LlamaTrainModel::loss(const torch::Tensor& windows) const

@@ -1,23 +1,24 @@
 #pragma once
-// A differentiable LLaMA for training, with the inference forward's math (model/llama_ops):
+// A differentiable LLaMA for training: the architecture's own block forward (model/llama.h)
+// in its autograd mode, so what is trained is exactly what is evaluated:
 //   ids (B,T) --embed--> h (B,T,C) --L blocks--> rms --lm_head--> logits (B,T,V)
 // Parameters are plain fp32 tensors with requires_grad, named as in a Hugging Face
 // checkpoint ("model.layers.0.self_attn.q_proj.weight", ...), so saving the model is
-// writeLlamaCheckpoint(dir, config, stateDict()) and LlamaModel reads it back.
+// writeLlamaCheckpoint(dir, config, stateDict()) and Model reads it back.
 
+#include "model/architecture.h"
 #include "model/config.h"
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace ptq {
-
-struct RopeTables; // model/llama.h
 
 class LlamaTrainModel {
 public:
@@ -51,19 +52,15 @@ public:
                        const std::string& file);
 
 private:
-    struct Layer {
-        torch::Tensor inputNorm, qProj, kProj, vProj, oProj, qBias, kBias, vBias;
-        torch::Tensor postNorm, gateProj, upProj, downProj;
-    };
     void validateConfig() const;
     void initialise(uint64_t seed);
     torch::Tensor add(const std::string& name, torch::Tensor value);
-    torch::Tensor attention(const Layer& l, const torch::Tensor& x, const RopeTables& rope) const;
 
     ModelConfig m_config;
     std::vector<std::pair<std::string, torch::Tensor>> m_params;
     torch::Tensor m_embed, m_finalNorm, m_lmHead; // m_lmHead is m_embed when tied
-    std::vector<Layer> m_layers;
+    std::shared_ptr<const Architecture> m_arch;
+    std::vector<BlockWeights> m_blocks; // tensors shared with m_params
 };
 
 } // namespace ptq

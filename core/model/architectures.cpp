@@ -1,5 +1,6 @@
 #include "model/architectures.h"
 
+#include "model/llama.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -14,6 +15,11 @@ const std::vector<ArchFeature> kLlamaFeatures = {
     ArchFeature::NormFold,         ArchFeature::ValueOutputFold, ArchFeature::UpDownFold,
     ArchFeature::ResidualRotation, ArchFeature::LinearInputHook, ArchFeature::KvCacheHook,
     ArchFeature::AutogradForward};
+
+std::unique_ptr<Architecture> makeLlama(const ModelConfig& config)
+{
+    return std::make_unique<LlamaArchitecture>(config);
+}
 
 } // namespace
 
@@ -49,12 +55,12 @@ const std::vector<ArchitectureInfo>& architectures()
         {"llama", "LlamaForCausalLM",
          "LLaMA-1/2/3/3.1: RMSNorm, rotary attention with grouped KV heads (rope_scaling "
          "linear and llama3), SwiGLU MLP",
-         kLlamaFeatures},
+         kLlamaFeatures, makeLlama},
         {"mistral", "MistralForCausalLM", "Mistral: the LLaMA block with sliding-window attention",
-         kLlamaFeatures},
+         kLlamaFeatures, makeLlama},
         {"qwen2", "Qwen2ForCausalLM",
          "Qwen2: the LLaMA block with biases on q/k/v (and sliding window above a layer)",
-         kLlamaFeatures},
+         kLlamaFeatures, makeLlama},
     };
     return table;
 }

@@ -7,10 +7,15 @@
 // something an architecture lacks is refused before any run starts, naming the method, the
 // architecture and what is missing (checkRecipeFits in quant/registry.h).
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace ptq {
+
+class Architecture; // model/architecture.h
+struct ModelConfig; // model/config.h
 
 enum class ArchFeature {
     NormFold,         // a norm's gain absorbs a per-channel scale of the linears it feeds
@@ -32,6 +37,8 @@ struct ArchitectureInfo {
     std::string hfClass;     // the transformers class of the checkpoint
     std::string description; // one line
     std::vector<ArchFeature> features;
+    // The architecture's block math and storage for one config.
+    std::function<std::unique_ptr<Architecture>(const ModelConfig&)> make;
 
     bool has(ArchFeature f) const;
 };

@@ -1,13 +1,10 @@
 #include "model/llama.h"
 
-#include "model/llama_ops.h"
 #include "util/error.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <mutex>
 
 namespace ptq {
 
@@ -16,146 +13,109 @@ namespace {
 // Attention scores of one query chunk stay under this many bytes (fp32), so memory does not
 // grow with T^2 * heads; 64 MB gives 256-row chunks at T=2048 with 32 heads.
 constexpr int64_t kScoreChunkBytes = 64ll << 20;
-// blockForward runs at most this many tokens (whole windows) at once so the MLP
+// The forward runs at most this many tokens (whole windows) at once so the MLP
 // intermediates (tokens x I) stay bounded however large the caller's batch is.
 constexpr int64_t kTokensPerChunk = 4096;
 
-std::string shapeText(const std::vector<int64_t>& shape)
-{
-    std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
+// Indices into BlockLayout::linears (and BlockWeights::computeLinears).
+enum Linear { Q, K, V, O, Gate, Up, Down };
 
-std::string layerName(int64_t i, const char* suffix)
+std::shared_ptr<const BlockLayout> makeLayout(const ModelConfig& c)
 {
-    return "model.layers." + std::to_string(i) + "." + suffix;
-}
-
-bool torchTypeOf(DType t, torch::ScalarType& out)
-{
-    switch (t) {
-    case DType::F32:
-        out = torch::kFloat;
-        return true;
-    case DType::F16:
-        out = torch::kHalf;
-        return true;
-    case DType::BF16:
-        out = torch::kBFloat16;
-        return true;
-    default:
-        return false;
+    auto l = std::make_shared<BlockLayout>();
+    const int64_t hidden = c.hiddenSize, q = c.numHeads * c.headDim;
+    const int64_t kv = c.numKvHeads * c.headDim, inter = c.intermediateSize;
+    auto add = [&](const std::string& key, std::vector<int64_t> shape, bool linear) {
+        const bool bias = key.size() > 5 && key.compare(key.size() - 5, 5, ".bias") == 0;
+        l->tensors.push_back({key, bias ? key : key + ".weight", std::move(shape), linear});
+    };
+    add("input_layernorm", {hidden}, false);
+    add("self_attn.q_proj", {q, hidden}, true);
+    add("self_attn.k_proj", {kv, hidden}, true);
+    add("self_attn.v_proj", {kv, hidden}, true);
+    add("self_attn.o_proj", {hidden, q}, true);
+    if (c.attentionBias) {
+        add("self_attn.q_proj.bias", {q}, false);
+        add("self_attn.k_proj.bias", {kv}, false);
+        add("self_attn.v_proj.bias", {kv}, false);
     }
+    add("post_attention_layernorm", {hidden}, false);
+    add("mlp.gate_proj", {inter, hidden}, true);
+    add("mlp.up_proj", {inter, hidden}, true);
+    add("mlp.down_proj", {hidden, inter}, true);
+    l->linears = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                  "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+    l->inputGroups = {
+        {"self_attn.q_proj", {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}, false},
+        {"self_attn.o_proj", {"self_attn.o_proj"}, false},
+        {"mlp.gate_proj", {"mlp.gate_proj", "mlp.up_proj"}, false},
+        {"mlp.down_proj", {"mlp.down_proj"}, true}};
+    l->folds = {{"attn_qkv",
+                 ArchFeature::NormFold,
+                 "input_layernorm",
+                 "",
+                 {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
+                 "self_attn.q_proj",
+                 "self_attn",
+                 true},
+                {"v_o",
+                 ArchFeature::ValueOutputFold,
+                 "self_attn.v_proj",
+                 c.attentionBias ? "self_attn.v_proj.bias" : "",
+                 {"self_attn.o_proj"},
+                 "self_attn.o_proj",
+                 "self_attn.o_proj",
+                 false,
+                 c.headDim,
+                 c.numHeads / c.numKvHeads},
+                {"mlp_gate_up",
+                 ArchFeature::NormFold,
+                 "post_attention_layernorm",
+                 "",
+                 {"mlp.gate_proj", "mlp.up_proj"},
+                 "mlp.gate_proj",
+                 "mlp",
+                 false},
+                {"up_down",
+                 ArchFeature::UpDownFold,
+                 "mlp.up_proj",
+                 "",
+                 {"mlp.down_proj"},
+                 "mlp.down_proj",
+                 "mlp.down_proj",
+                 false}};
+    l->residualWriters = {"self_attn.o_proj", "mlp.down_proj"};
+    l->attentionScoreLinears = {"self_attn.q_proj", "self_attn.k_proj"};
+    l->hidden = hidden;
+    l->attnHeads = c.numHeads;
+    l->kvHeads = c.numKvHeads;
+    l->headDim = c.headDim;
+    return l;
 }
 
-// Copies (and widens to fp32) a tensor stored at p. from_blob needs an element-aligned
-// pointer; safetensors does not promise aligned offsets, so unaligned data goes through memcpy.
-torch::Tensor tensorFromBytes(const uint8_t* p, torch::ScalarType type,
-                              const std::vector<int64_t>& shape)
-{
-    const auto elem = static_cast<uintptr_t>(c10::elementSize(type));
-    torch::Tensor raw;
-    if (reinterpret_cast<uintptr_t>(p) % elem == 0) {
-        // Read-only use: clone()/to() below only read from the mapping.
-        raw = torch::from_blob(const_cast<uint8_t*>(p), shape, torch::TensorOptions(type));
-        return type == torch::kFloat ? raw.clone() : raw.to(torch::kFloat);
-    }
-    raw = torch::empty(shape, torch::TensorOptions(type));
-    std::memcpy(raw.data_ptr(), p, static_cast<std::size_t>(raw.numel()) * elem);
-    return raw.to(torch::kFloat);
-}
-
-} // namespace
-
-struct BlockWeights::ComputeCache {
-    std::mutex mutex;
-    torch::ScalarType dtype = torch::kFloat;
-    std::vector<torch::Tensor> sources;
-    std::vector<int64_t> versions;
-    std::vector<torch::Tensor> casted;
-};
-
-struct LlamaModel::HeadState {
-    std::mutex mutex;
-    torch::Tensor finalNorm;     // (C)
-    torch::Tensor lmHead;        // (V,C) fp32
-    torch::Tensor lmHeadCompute; // (V,C) in the compute dtype
-};
-
-std::vector<std::pair<std::string, torch::Tensor*>> BlockWeights::linears()
-{
-    return {{"self_attn.q_proj", &qProj}, {"self_attn.k_proj", &kProj},
-            {"self_attn.v_proj", &vProj}, {"self_attn.o_proj", &oProj},
-            {"mlp.gate_proj", &gateProj}, {"mlp.up_proj", &upProj},
-            {"mlp.down_proj", &downProj}};
-}
-
-namespace {
-
-// The seven linears of w in the compute dtype, in BlockWeights::linears() order.
-std::vector<torch::Tensor> computeLinears(const BlockWeights& w, torch::ScalarType dtype)
-{
-    const std::vector<torch::Tensor> src = {w.qProj,    w.kProj,  w.vProj,   w.oProj,
-                                            w.gateProj, w.upProj, w.downProj};
-    bool allThere = true;
-    for (const auto& t : src)
-        allThere = allThere && t.scalar_type() == dtype;
-    if (allThere)
-        return src;
-    // Inference tensors carry no version counter, so a cached cast could go stale unseen.
-    bool cacheable = true;
-    for (const auto& t : src)
-        cacheable = cacheable && !t.is_inference();
-    if (!cacheable) {
-        std::vector<torch::Tensor> out;
-        for (const auto& t : src)
-            out.push_back(t.to(dtype));
-        return out;
-    }
-    static std::mutex creation; // two threads running the same block must share one cache
-    std::shared_ptr<BlockWeights::ComputeCache> cachePtr;
-    {
-        std::lock_guard<std::mutex> lock(creation);
-        if (!w.computeCache)
-            w.computeCache = std::make_shared<BlockWeights::ComputeCache>();
-        cachePtr = w.computeCache;
-    }
-    auto& cache = *cachePtr;
-    std::lock_guard<std::mutex> lock(cache.mutex);
-    bool valid = cache.dtype == dtype && cache.sources.size() == src.size();
-    for (std::size_t i = 0; valid && i < src.size(); ++i)
-        valid = cache.sources[i].is_same(src[i]) && cache.versions[i] == src[i]._version();
-    if (!valid) {
-        cache.dtype = dtype;
-        cache.sources = src;
-        cache.versions.clear();
-        cache.casted.clear();
-        for (const auto& t : src) {
-            cache.versions.push_back(t._version());
-            cache.casted.push_back(t.to(dtype).contiguous());
-        }
-    }
-    return cache.casted;
-}
-
-// The optional per-call behaviour of blockForward: the block's runtime hooks and the
-// observer. active() is false on the plain path, which then runs exactly as without them.
+// What one block call applies beyond the weights: the runtime's hooks and the observer.
+// active() is false on the plain path, which then runs exactly as without them.
 struct Hooks {
     const BlockRuntime* runtime = nullptr;
     const LinearObserver* observe = nullptr;
 
     bool active() const { return runtime || observe; }
 
-    // x (..., in) fp32 -> the input the linear(s) `names` see, observed, in the compute dtype.
-    torch::Tensor linearInput(std::initializer_list<const char*> names, torch::Tensor x,
-                              torch::ScalarType dtype) const
+    // x (..., in) -> the input the group's linears see, in `dtype`: rotated, hooked and
+    // observed in fp32 when the call has hooks.
+    torch::Tensor input(const InputGroup& g, torch::Tensor x, torch::ScalarType dtype) const
     {
-        if (runtime && runtime->linearInput)
-            x = runtime->linearInput(*names.begin(), x);
+        if (!active())
+            return x.to(dtype);
+        x = x.to(torch::kFloat);
+        if (runtime) {
+            if (auto r = runtime->inputRotation(g.input); r.defined())
+                x = torch::matmul(x, r);
+            if (runtime->linearInput)
+                x = runtime->linearInput(g.input, x);
+        }
         if (observe)
-            for (const char* n : names)
+            for (const auto& n : g.linears)
                 (*observe)(n, x);
         return x.to(dtype);
     }
@@ -170,24 +130,25 @@ struct Hooks {
     }
 };
 
-// Attention of one chunk of whole sequences. x (B,T,C) in the compute dtype -> (B,T,H*D).
-torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
-                        const std::vector<torch::Tensor>& lin, const torch::Tensor& x,
-                        const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
+// Inference attention of whole sequences: x (B,T,C) in the compute dtype -> (B,T,H*D) in the
+// compute dtype. Query rows run in chunks so the scores stay bounded.
+torch::Tensor chunkedAttention(const ModelConfig& cfg, const BlockWeights& w,
+                               const std::vector<torch::Tensor>& lin, const torch::Tensor& x,
+                               const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
 {
     const int64_t b = x.size(0), t = x.size(1);
     const int64_t heads = cfg.numHeads, kvHeads = cfg.numKvHeads, d = cfg.headDim;
     const int64_t rep = heads / kvHeads;
 
-    auto project = [&](int idx, const torch::Tensor& bias, int64_t n) {
+    auto project = [&](int idx, const char* bias, int64_t n) {
         auto y = torch::linear(x, lin[idx]).to(torch::kFloat);
-        if (bias.defined())
-            y.add_(bias);
+        if (auto bt = w.get(bias); bt.defined())
+            y.add_(bt);
         return y.view({b, t, n, d}); // (B,T,N,D) fp32
     };
-    auto q = llama::applyRope(project(0, w.qBias, heads), rope);
-    auto k = llama::applyRope(project(1, w.kBias, kvHeads), rope);
-    auto v = project(2, w.vBias, kvHeads);
+    auto q = llama::applyRope(project(Q, "self_attn.q_proj.bias", heads), rope);
+    auto k = llama::applyRope(project(K, "self_attn.k_proj.bias", kvHeads), rope);
+    auto v = project(V, "self_attn.v_proj.bias", kvHeads);
     if (const BlockRuntime* rt = hooks.runtime) {
         if (rt->headRotation.defined()) {
             q = torch::matmul(q, rt->headRotation);
@@ -205,7 +166,7 @@ torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
     auto kt = k.permute({0, 2, 1, 3}).to(dtype).contiguous(); // (B,KV,T,D)
     auto vt = v.permute({0, 2, 1, 3}).to(dtype).contiguous(); // (B,KV,T,D)
 
-    auto out = torch::empty({b, t, kvHeads, rep, d}, x.options());
+    auto out = torch::empty({b, t, kvHeads, rep, d}, x.options().dtype(dtype));
     const int64_t rowBytes = b * heads * t * 4;
     const int64_t chunk =
         std::clamp<int64_t>(kScoreChunkBytes / std::max<int64_t>(rowBytes, 1), 16, t);
@@ -231,65 +192,80 @@ torch::Tensor attention(const ModelConfig& cfg, const BlockWeights& w,
     return out.view({b, t, heads * d});
 }
 
-// blockChunk with runtime hooks or an observer: every linear input passes through fp32.
-torch::Tensor hookedBlockChunk(const ModelConfig& cfg, const BlockWeights& w,
-                               const std::vector<torch::Tensor>& lin, const torch::Tensor& h,
-                               const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
+// The attention of the autograd forward: fp32, differentiable (llama_ops).
+torch::Tensor autogradAttention(const ModelConfig& cfg, const BlockWeights& w,
+                                const std::vector<torch::Tensor>& lin, const torch::Tensor& x,
+                                const RopeTables& rope, const Hooks& hooks)
 {
-    const double eps = cfg.rmsNormEps;
-    auto x = hooks.linearInput({"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
-                               llama::rmsNorm(h, w.inputNorm, eps), dtype);
-    auto attn = attention(cfg, w, lin, x, rope, dtype, hooks).to(torch::kFloat);
-    attn = hooks.linearInput({"self_attn.o_proj"}, attn, dtype);
-    auto h1 = h + torch::linear(attn, lin[3]).to(torch::kFloat);
-    auto x2 = hooks.linearInput({"mlp.gate_proj", "mlp.up_proj"},
-                                llama::rmsNorm(h1, w.postNorm, eps), dtype);
-    auto act = torch::linear(x2, lin[4]);
-    torch::silu_(act).mul_(torch::linear(x2, lin[5]));
-    auto down = act.to(torch::kFloat);
-    if (hooks.runtime && hooks.runtime->downInputRotation.defined())
-        down = torch::matmul(down, hooks.runtime->downInputRotation);
-    down = hooks.linearInput({"mlp.down_proj"}, down, dtype);
-    h1.add_(torch::linear(down, lin[6]).to(torch::kFloat));
-    return h1;
+    llama::QkvHooks qkv;
+    if (const BlockRuntime* rt = hooks.runtime) {
+        qkv.headRotation = rt->headRotation;
+        qkv.key = rt->keyCache;
+        qkv.value = rt->valueCache;
+    }
+    const auto qb = w.get("self_attn.q_proj.bias"), kb = w.get("self_attn.k_proj.bias"),
+               vb = w.get("self_attn.v_proj.bias");
+    return llama::causalAttention(cfg, {lin[Q], qb, lin[K], kb, lin[V], vb}, x, rope, qkv);
 }
 
-torch::Tensor blockChunk(const ModelConfig& cfg, const BlockWeights& w,
-                         const std::vector<torch::Tensor>& lin, const torch::Tensor& h,
-                         const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
+// The block's composition, once, for one chunk of whole sequences. h (B,T,C) fp32.
+// Inference: the compute dtype, in-place where it saves memory; autograd: fp32 and
+// out-of-place, so gradients reach the weights and the input.
+torch::Tensor composeBlock(const ModelConfig& cfg, const BlockLayout& layout, const BlockWeights& w,
+                           const std::vector<torch::Tensor>& lin, const torch::Tensor& h,
+                           const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks,
+                           bool autograd)
 {
-    if (hooks.active())
-        return hookedBlockChunk(cfg, w, lin, h, rope, dtype, hooks);
+    const auto& groups = layout.inputGroups; // qkv, o, gate/up, down
     const double eps = cfg.rmsNormEps;
-    auto x = llama::rmsNorm(h, w.inputNorm, eps).to(dtype);
-    auto attn = attention(cfg, w, lin, x, rope, dtype, hooks);
-    auto h1 = h + torch::linear(attn, lin[3]).to(torch::kFloat); // residual in fp32
-    auto x2 = llama::rmsNorm(h1, w.postNorm, eps).to(dtype);
-    auto act = torch::linear(x2, lin[4]);
-    torch::silu_(act).mul_(torch::linear(x2, lin[5]));
-    h1.add_(torch::linear(act, lin[6]).to(torch::kFloat));
+    auto x = hooks.input(groups[0], llama::rmsNorm(h, w.at("input_layernorm"), eps), dtype);
+    auto attn = autograd ? autogradAttention(cfg, w, lin, x, rope, hooks)
+                         : chunkedAttention(cfg, w, lin, x, rope, dtype, hooks);
+    attn = hooks.input(groups[1], attn, dtype);
+    auto h1 = h + torch::linear(attn, lin[O]).to(torch::kFloat); // residual in fp32
+    auto x2 =
+        hooks.input(groups[2], llama::rmsNorm(h1, w.at("post_attention_layernorm"), eps), dtype);
+    torch::Tensor act;
+    if (autograd) {
+        act = torch::silu(torch::linear(x2, lin[Gate])) * torch::linear(x2, lin[Up]);
+    } else {
+        act = torch::linear(x2, lin[Gate]);
+        torch::silu_(act).mul_(torch::linear(x2, lin[Up]));
+    }
+    auto down = torch::linear(hooks.input(groups[3], act, dtype), lin[Down]).to(torch::kFloat);
+    if (autograd)
+        return h1 + down;
+    h1.add_(down);
     return h1;
 }
 
 } // namespace
 
-LlamaModel::LlamaModel(std::shared_ptr<const Checkpoint> checkpoint, ForwardOptions options)
-    : m_checkpoint(std::move(checkpoint)), m_options(options), m_head(std::make_shared<HeadState>())
+LlamaArchitecture::LlamaArchitecture(const ModelConfig& config)
+    : Architecture(config), m_layout(makeLayout(config))
+{}
+
+const ArchitectureInfo& LlamaArchitecture::info() const
 {
-    if (!m_checkpoint)
-        throw Error("", "checkpoint", "no checkpoint given to the model");
-    validateConfig();
+    return findArchitecture(config().modelType);
 }
 
-std::string LlamaModel::configPath() const
+std::string LlamaArchitecture::blockPrefix(int64_t i) const
 {
-    return m_checkpoint->dir() + "/config.json";
+    return "model.layers." + std::to_string(i) + ".";
 }
 
-void LlamaModel::validateConfig() const
+Architecture::HeadNames LlamaArchitecture::headNames() const
+{
+    // Tied models reuse the embedding (as transformers does, even when a copy is stored as
+    // lm_head); an untied model without lm_head.weight is reported as incomplete.
+    const std::string embed = "model.embed_tokens.weight";
+    return {embed, "model.norm.weight", config().tieWordEmbeddings ? embed : "lm_head.weight"};
+}
+
+void LlamaArchitecture::validateConfig(const std::string& file) const
 {
     const auto& c = config();
-    const std::string file = configPath();
     auto positive = [&](int64_t v, const char* key) {
         if (v <= 0)
             throw Error(file, key, "must be positive, got " + std::to_string(v));
@@ -314,214 +290,87 @@ void LlamaModel::validateConfig() const
         throw Error(file, "rope_scaling.rope_type", "unsupported RoPE scaling '" + type + "'");
     if (!type.empty() && type != "default" && !(c.ropeScaling.factor > 0))
         throw Error(file, "rope_scaling.factor", "must be positive");
-    const auto dt = m_options.computeDtype;
-    if (dt != torch::kFloat && dt != torch::kBFloat16)
-        throw Error(m_checkpoint->dir(), "compute dtype",
-                    std::string("unsupported: ") + c10::toString(dt) +
-                        " (float32 or bfloat16 only)");
 }
 
-const TensorInfo& LlamaModel::checkedInfo(const std::string& name,
-                                          const std::vector<int64_t>& shape) const
+std::shared_ptr<const ForwardContext> LlamaArchitecture::context(int64_t seqlen) const
 {
-    if (!m_checkpoint->has(name))
-        throw Error(m_checkpoint->dir(), name, "tensor missing from the checkpoint");
-    const TensorInfo& info = m_checkpoint->info(name);
-    const std::string& file = m_checkpoint->fileOf(name).path();
-    if (info.shape != shape)
-        throw Error(file, name,
-                    "shape " + shapeText(info.shape) + ", expected " + shapeText(shape) +
-                        " from config.json");
-    torch::ScalarType type;
-    if (!torchTypeOf(info.dtype, type))
-        throw Error(file, name,
-                    std::string("unsupported dtype ") + dtypeName(info.dtype) +
-                        " (F32, F16 or BF16 expected)");
-    return info;
+    return std::make_shared<LlamaContext>(llama::ropeTables(config(), seqlen));
 }
 
-torch::Tensor LlamaModel::loadTensor(const std::string& name,
-                                     const std::vector<int64_t>& shape) const
+const RopeTables& LlamaArchitecture::ropeOf(const ForwardContext& ctx, int64_t t,
+                                            int64_t index) const
 {
-    const TensorInfo& info = checkedInfo(name, shape);
-    torch::ScalarType type = torch::kFloat;
-    torchTypeOf(info.dtype, type);
-    return tensorFromBytes(m_checkpoint->fileOf(name).data(info), type, shape);
+    const auto* lc = dynamic_cast<const LlamaContext*>(&ctx);
+    if (!lc)
+        throw Error(info().modelType, "block " + std::to_string(index),
+                    "the forward context was made by another architecture");
+    const auto& rope = lc->rope();
+    if (!rope.cos.defined() || rope.cos.size(0) < t || rope.cos.size(1) != config().headDim)
+        throw Error(info().modelType, "rope tables", "shorter than the sequence");
+    return rope;
 }
 
-torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const
+torch::Tensor LlamaArchitecture::blockForward(const BlockWeights& w, const torch::Tensor& h,
+                                              const ForwardContext& ctx, const BlockCall& call,
+                                              torch::ScalarType computeDtype) const
 {
-    const auto& c = config();
-    if (ids.dim() != 2 || !c10::isIntegralType(ids.scalar_type(), false))
-        throw Error(m_checkpoint->dir(), "input ids", "expected a (B,T) integer tensor");
-    if (m_overlay && m_overlay->embedding.defined()) {
-        auto flat = ids.to(torch::kLong).reshape({-1});
-        if (flat.numel() > 0 &&
-            (flat.min().item<int64_t>() < 0 || flat.max().item<int64_t>() >= c.vocabSize))
-            throw Error(m_checkpoint->dir(), "input ids",
-                        "token id outside the vocabulary of " + std::to_string(c.vocabSize));
-        return m_overlay->embedding.index_select(0, flat)
-            .to(torch::kFloat)
-            .view({ids.size(0), ids.size(1), c.hiddenSize});
-    }
-    const std::string name = "model.embed_tokens.weight";
-    const TensorInfo& info = checkedInfo(name, {c.vocabSize, c.hiddenSize});
-    torch::ScalarType type = torch::kFloat;
-    torchTypeOf(info.dtype, type);
-
-    auto flat = ids.to(torch::kLong).contiguous().view(-1);
-    const int64_t n = flat.numel();
-    const int64_t* id = flat.data_ptr<int64_t>();
-    // Only the rows in use are copied out of the mapping: a 128k x 4096 table stays on disk.
-    const std::size_t rowBytes = static_cast<std::size_t>(c.hiddenSize) * dtypeSize(info.dtype);
-    const uint8_t* base = m_checkpoint->fileOf(name).data(info);
-    auto rows = torch::empty({n, c.hiddenSize}, torch::TensorOptions(type));
-    auto* dst = static_cast<uint8_t*>(rows.data_ptr());
-    for (int64_t i = 0; i < n; ++i) {
-        if (id[i] < 0 || id[i] >= c.vocabSize)
-            throw Error(m_checkpoint->dir(), "input ids",
-                        "token id " + std::to_string(id[i]) + " outside the vocabulary of " +
-                            std::to_string(c.vocabSize));
-        std::memcpy(dst + i * rowBytes, base + id[i] * rowBytes, rowBytes);
-    }
-    return rows.to(torch::kFloat).view({ids.size(0), ids.size(1), c.hiddenSize});
-}
-
-BlockWeights LlamaModel::loadBlock(int64_t i) const
-{
-    const auto& c = config();
-    if (i < 0 || i >= c.numLayers)
-        throw Error(m_checkpoint->dir(), "block " + std::to_string(i),
-                    "outside [0, " + std::to_string(c.numLayers) + ")");
-    if (m_overlay && m_overlay->block)
-        return m_overlay->block(i);
-    const int64_t hidden = c.hiddenSize, q = c.numHeads * c.headDim;
-    const int64_t kv = c.numKvHeads * c.headDim, inter = c.intermediateSize;
-    auto load = [&](const char* suffix, std::vector<int64_t> shape) {
-        return loadTensor(layerName(i, suffix), shape);
-    };
-    BlockWeights w;
-    w.index = i;
-    w.inputNorm = load("input_layernorm.weight", {hidden});
-    w.qProj = load("self_attn.q_proj.weight", {q, hidden});
-    w.kProj = load("self_attn.k_proj.weight", {kv, hidden});
-    w.vProj = load("self_attn.v_proj.weight", {kv, hidden});
-    w.oProj = load("self_attn.o_proj.weight", {hidden, q});
-    if (c.attentionBias) {
-        w.qBias = load("self_attn.q_proj.bias", {q});
-        w.kBias = load("self_attn.k_proj.bias", {kv});
-        w.vBias = load("self_attn.v_proj.bias", {kv});
-    }
-    w.postNorm = load("post_attention_layernorm.weight", {hidden});
-    w.gateProj = load("mlp.gate_proj.weight", {inter, hidden});
-    w.upProj = load("mlp.up_proj.weight", {inter, hidden});
-    w.downProj = load("mlp.down_proj.weight", {hidden, inter});
-    return w;
-}
-
-RopeTables LlamaModel::rope(int64_t seqlen) const
-{
-    return llama::ropeTables(config(), seqlen);
-}
-
-torch::Tensor LlamaModel::blockForward(const BlockWeights& w, const torch::Tensor& h,
-                                       const RopeTables& rope, const LinearObserver& observe) const
-{
-    torch::NoGradGuard noGrad;
     const auto& c = config();
     if (h.dim() != 3 || h.size(2) != c.hiddenSize || h.scalar_type() != torch::kFloat)
-        throw Error(m_checkpoint->dir(), "block " + std::to_string(w.index),
+        throw Error(info().modelType, "block " + std::to_string(w.index),
                     "hidden states must be (B,T," + std::to_string(c.hiddenSize) + ") float32");
     const int64_t b = h.size(0), t = h.size(1);
-    if (!rope.cos.defined() || rope.cos.size(0) < t || rope.cos.size(1) != c.headDim)
-        throw Error(m_checkpoint->dir(), "rope tables", "shorter than the sequence");
-    const auto dtype = m_options.computeDtype;
-    const auto lin = computeLinears(w, dtype);
+    const auto& rope = ropeOf(ctx, t, w.index);
+    checkRuntime(w);
     Hooks hooks;
     hooks.runtime = w.runtime.get();
-    hooks.observe = observe ? &observe : nullptr;
-    if (hooks.runtime) {
-        const int64_t d = c.headDim, inter = c.intermediateSize;
-        const auto& r = *hooks.runtime;
-        if (r.headRotation.defined() && r.headRotation.sizes() != torch::IntArrayRef{d, d})
-            throw Error(m_checkpoint->dir(), "block " + std::to_string(w.index),
-                        "runtime head rotation must be (head_dim, head_dim)");
-        if (r.downInputRotation.defined() &&
-            r.downInputRotation.sizes() != torch::IntArrayRef{inter, inter})
-            throw Error(m_checkpoint->dir(), "block " + std::to_string(w.index),
-                        "runtime down_proj rotation must be (intermediate, intermediate)");
+    hooks.observe = call.observe && *call.observe ? call.observe : nullptr;
+    if (call.autograd) {
+        std::vector<torch::Tensor> lin;
+        for (const auto& [name, t] : w.linears())
+            lin.push_back(t->to(torch::kFloat));
+        return composeBlock(c, *m_layout, w, lin, h, rope, torch::kFloat, hooks, true);
     }
+    torch::NoGradGuard noGrad;
+    const auto lin = w.computeLinears(computeDtype);
     const int64_t windows = std::max<int64_t>(1, kTokensPerChunk / std::max<int64_t>(t, 1));
     if (b <= windows)
-        return blockChunk(c, w, lin, h, rope, dtype, hooks);
+        return composeBlock(c, *m_layout, w, lin, h, rope, computeDtype, hooks, false);
     auto out = torch::empty_like(h);
     for (int64_t b0 = 0; b0 < b; b0 += windows) {
         const int64_t n = std::min(windows, b - b0);
-        out.narrow(0, b0, n).copy_(blockChunk(c, w, lin, h.narrow(0, b0, n), rope, dtype, hooks));
+        out.narrow(0, b0, n).copy_(composeBlock(c, *m_layout, w, lin, h.narrow(0, b0, n), rope,
+                                                computeDtype, hooks, false));
     }
     return out;
 }
 
-LlamaModel LlamaModel::withOverlay(std::shared_ptr<const WeightOverlay> overlay) const
+torch::Tensor LlamaArchitecture::moduleForward(const BlockWeights& w, const std::string& module,
+                                               const torch::Tensor& x,
+                                               const ForwardContext& ctx) const
 {
-    const auto& c = config();
-    if (overlay) {
-        auto check = [&](const torch::Tensor& t, std::vector<int64_t> shape, const char* what) {
-            if (t.defined() && t.sizes() != torch::IntArrayRef(shape))
-                throw Error(m_checkpoint->dir(), what,
-                            "overlay tensor has shape " + shapeText(t.sizes().vec()) +
-                                ", expected " + shapeText(shape));
-        };
-        check(overlay->embedding, {c.vocabSize, c.hiddenSize}, "overlay embedding");
-        check(overlay->finalNorm, {c.hiddenSize}, "overlay final norm");
-        check(overlay->lmHead, {c.vocabSize, c.hiddenSize}, "overlay lm_head");
+    torch::NoGradGuard noGrad;
+    if (module == "self_attn") {
+        const auto& rope = ropeOf(ctx, x.size(1), w.index);
+        const auto lin = w.computeLinears(torch::kFloat);
+        auto mix =
+            chunkedAttention(config(), w, lin, x.to(torch::kFloat), rope, torch::kFloat, Hooks{});
+        return torch::linear(mix, lin[O]);
     }
-    LlamaModel copy(m_checkpoint, m_options);
-    copy.m_overlay = std::move(overlay);
-    return copy;
-}
-
-const LlamaModel::HeadState& LlamaModel::head() const
-{
-    std::lock_guard<std::mutex> lock(m_head->mutex);
-    if (!m_head->lmHead.defined()) {
-        const auto& c = config();
-        // Tied models reuse the embedding (as transformers does, even when a copy is stored
-        // as lm_head); an untied model without lm_head.weight is reported as incomplete.
-        const std::string name =
-            c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-        const WeightOverlay* o = m_overlay.get();
-        m_head->finalNorm = o && o->finalNorm.defined()
-                                ? o->finalNorm.to(torch::kFloat)
-                                : loadTensor("model.norm.weight", {c.hiddenSize});
-        m_head->lmHead = o && o->lmHead.defined() ? o->lmHead.to(torch::kFloat)
-                                                  : loadTensor(name, {c.vocabSize, c.hiddenSize});
-        m_head->lmHeadCompute = m_head->lmHead.to(m_options.computeDtype);
+    if (module == "mlp") {
+        auto act = torch::silu(torch::linear(x, w.at("mlp.gate_proj"))) *
+                   torch::linear(x, w.at("mlp.up_proj"));
+        if (w.runtime)
+            if (auto r = w.runtime->inputRotation("mlp.down_proj"); r.defined())
+                act = torch::matmul(act, r);
+        return torch::linear(act, w.at("mlp.down_proj"));
     }
-    return *m_head;
+    return Architecture::moduleForward(w, module, x, ctx);
 }
 
-torch::Tensor LlamaModel::finalNorm(const torch::Tensor& h) const
+torch::Tensor LlamaArchitecture::finalNorm(const torch::Tensor& h,
+                                           const torch::Tensor& weight) const
 {
-    torch::NoGradGuard noGrad;
-    return llama::rmsNorm(h, head().finalNorm, config().rmsNormEps);
-}
-
-torch::Tensor LlamaModel::lmHead(const torch::Tensor& h) const
-{
-    torch::NoGradGuard noGrad;
-    const auto& weight = head().lmHeadCompute;
-    return torch::linear(h.to(m_options.computeDtype), weight).to(torch::kFloat);
-}
-
-torch::Tensor LlamaModel::forward(const torch::Tensor& ids) const
-{
-    torch::NoGradGuard noGrad;
-    auto h = embed(ids);
-    const auto tables = rope(ids.size(1));
-    for (int64_t i = 0; i < numBlocks(); ++i)
-        h = blockForward(loadBlock(i), h, tables);
-    return lmHead(finalNorm(h));
+    return llama::rmsNorm(h, weight, config().rmsNormEps);
 }
 
 } // namespace ptq

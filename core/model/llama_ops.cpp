@@ -1,7 +1,5 @@
 #include "model/llama_ops.h"
 
-#include "model/llama.h"
-
 #include <cmath>
 #include <limits>
 
@@ -64,7 +62,7 @@ torch::Tensor blockedMask(int64_t q0, int64_t tc, int64_t k0, int64_t tk, int64_
 }
 
 torch::Tensor causalAttention(const ModelConfig& c, const QkvWeights& w, const torch::Tensor& x,
-                              const RopeTables& rope)
+                              const RopeTables& rope, const QkvHooks& hooks)
 {
     const int64_t b = x.size(0), t = x.size(1);
     const int64_t heads = c.numHeads, kvHeads = c.numKvHeads, d = c.headDim;
@@ -78,6 +76,15 @@ torch::Tensor causalAttention(const ModelConfig& c, const QkvWeights& w, const t
     auto q = applyRope(project(w.q, w.qBias, heads), rope);
     auto k = applyRope(project(w.k, w.kBias, kvHeads), rope);
     auto v = project(w.v, w.vBias, kvHeads);
+    if (hooks.headRotation.defined()) {
+        q = torch::matmul(q, hooks.headRotation);
+        k = torch::matmul(k, hooks.headRotation);
+    }
+    // The hooks take (B,KV,T,D); k and v stay (B,T,KV,D) here.
+    if (hooks.key)
+        k = hooks.key(k.permute({0, 2, 1, 3})).permute({0, 2, 1, 3});
+    if (hooks.value)
+        v = hooks.value(v.permute({0, 2, 1, 3})).permute({0, 2, 1, 3});
     q = q * (1.0 / std::sqrt(static_cast<double>(d)));
     auto qg = q.view({b, t, kvHeads, rep, d})
                   .permute({0, 2, 3, 1, 4})

@@ -8,10 +8,15 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 
 namespace ptq {
 
-struct RopeTables; // model/llama.h
+// cos/sin tables for positions [0, T): each (T, D).
+struct RopeTables {
+    torch::Tensor cos;
+    torch::Tensor sin;
+};
 
 namespace llama {
 
@@ -40,11 +45,20 @@ struct QkvWeights {
     const torch::Tensor& vBias;
 };
 
+// Optional transformations of queries/keys/values between the projections and the scores
+// (QuaRot's head rotation, KV-cache quantizers), as BlockRuntime holds them.
+struct QkvHooks {
+    torch::Tensor headRotation;                               // (D,D) on q and k after RoPE
+    std::function<torch::Tensor(const torch::Tensor&)> key;   // (B,KV,T,D) keys after RoPE
+    std::function<torch::Tensor(const torch::Tensor&)> value; // (B,KV,T,D) values
+};
+
 // Causal (sliding-window) grouped-query attention of x (B,T,C), differentiable: (B,T,H*D),
 // before o_proj. The rep query heads of one kv head are extra rows of one matmul, so k/v are
 // never repeated.
 torch::Tensor causalAttention(const ModelConfig& config, const QkvWeights& w,
-                              const torch::Tensor& x, const RopeTables& rope);
+                              const torch::Tensor& x, const RopeTables& rope,
+                              const QkvHooks& hooks = {});
 
 } // namespace llama
 } // namespace ptq

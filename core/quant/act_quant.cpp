@@ -63,7 +63,7 @@ torch::Tensor fakeQuantStatic(const torch::Tensor& x, const ActRange& range, int
 std::shared_ptr<const BlockRuntime>
 withQuantizedActivations(const std::shared_ptr<const BlockRuntime>& base,
                          const std::optional<ActQuantSpec>& activations,
-                         const std::optional<KvQuantSpec>& kv, int64_t headDim,
+                         const std::optional<KvQuantSpec>& kv, const BlockLayout& layout,
                          const std::map<std::string, ActRange>& ranges)
 {
     if (!activations && !kv)
@@ -74,10 +74,9 @@ withQuantizedActivations(const std::shared_ptr<const BlockRuntime>& base,
         auto inner = rt->linearInput;
         auto staticRanges = ranges;
         if (!a.dynamic)
-            for (const char* name :
-                 {"self_attn.q_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.down_proj"})
-                if (!staticRanges.count(name))
-                    throw Error("activation quantizer", name,
+            for (const auto& g : layout.inputGroups)
+                if (!staticRanges.count(g.input))
+                    throw Error("activation quantizer", g.input,
                                 "static quantization needs a calibrated range for this input");
         rt->linearInput = [a, inner, staticRanges](const std::string& name,
                                                    const torch::Tensor& x) {
@@ -89,6 +88,10 @@ withQuantizedActivations(const std::shared_ptr<const BlockRuntime>& base,
     }
     if (kv) {
         const KvQuantSpec k = *kv;
+        const int64_t headDim = layout.headDim;
+        if (headDim <= 0)
+            throw Error("KV quantizer", "head_dim",
+                        "the architecture's blocks have no attention cache");
         const int64_t group = k.groupSize > 0 ? k.groupSize : headDim;
         if (headDim % group != 0)
             throw Error("KV quantizer", "group size",

@@ -6,7 +6,7 @@
 // integer zero point. Symmetric: scale = clip * max|x| / (2^(b-1) - 1), codes in
 // [-2^(b-1), 2^(b-1) - 1] (QuaRot's convention). Zero ranges use scale 1.
 
-#include "model/llama.h"
+#include "model/architecture.h"
 #include "quant/recipe.h"
 
 #include <map>
@@ -32,12 +32,13 @@ torch::Tensor fakeQuantStatic(const torch::Tensor& x, const ActRange& range, int
                               bool symmetric, double clipRatio);
 
 // The runtime of `base` (may be null) with activation and KV fake quantization added after
-// its own hooks. Static activation quantization needs `ranges` by linear name (the names
-// the linearInput hook is called with). headDim sizes the KV groups.
+// its own hooks. Static activation quantization needs `ranges` for every input group of the
+// layout (by the names the linearInput hook is called with); the layout's head_dim sizes
+// the KV groups.
 std::shared_ptr<const BlockRuntime>
 withQuantizedActivations(const std::shared_ptr<const BlockRuntime>& base,
                          const std::optional<ActQuantSpec>& activations,
-                         const std::optional<KvQuantSpec>& kv, int64_t headDim,
+                         const std::optional<KvQuantSpec>& kv, const BlockLayout& layout,
                          const std::map<std::string, ActRange>& ranges = {});
 
 } // namespace ptq

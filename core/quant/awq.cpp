@@ -4,9 +4,11 @@
 #include "quant/method.h"
 #include "util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -107,8 +109,8 @@ torch::Tensor sampleRows(const torch::Tensor& x, int64_t count)
 void checkContext(BlockWeights& w, const BlockContext& ctx, const QuantGrid& grid)
 {
     const std::string object = "block " + std::to_string(w.index);
-    if (!ctx.model || !ctx.rope)
-        throw Error("awq", object, "the block context lacks the model or the RoPE tables");
+    if (!ctx.model || !ctx.forward)
+        throw Error("awq", object, "the block context lacks the model or the forward context");
     for (auto& [name, tensor] : w.linears()) {
         try {
             validate(grid, tensor->size(1));
@@ -118,119 +120,98 @@ void checkContext(BlockWeights& w, const BlockContext& ctx, const QuantGrid& gri
     }
 }
 
-// The chosen scales of the four groups; a group not scaled has undefined scales.
-struct BlockScales {
-    ScaleChoice qkv, vo, gateUp, upDown;
-};
+// The chosen scales by fold point name; a fold point not scaled has no entry.
+using BlockScales = std::map<std::string, ScaleChoice>;
 
-// Searches every group on the unscaled block (as the reference does), recording
-// "G.alpha", "G.loss_alpha0" and "G.loss" per group G.
+// Why fold point f is not searched in block w, or "" when it is: a value -> output fold
+// needs one value head per query head, and a rotated input no longer maps the producer's
+// channels to the consumers' columns one to one.
+std::string skipReason(const BlockWeights& w, const FoldPoint& f)
+{
+    if (f.repeat != 1)
+        return "grouped-query heads";
+    if (w.runtime && w.runtime->inputRotation(f.input).defined())
+        return f.consumers.front() + "'s input is rotated";
+    return "";
+}
+
+// The loss of one fold point's search: the output error of its module (AWQ's
+// module2inspect) with the consumers replaced by trial weights.
+GroupLoss foldLoss(const BlockWeights& w, const FoldPoint& f, const BlockContext& ctx,
+                   const BlockActivations& acts)
+{
+    const Architecture& arch = ctx.model->architecture();
+    const auto& stats = acts.at(f.input);
+    const torch::Tensor x = f.sequences ? stats.sequences : stats.rows;
+    auto ref = arch.moduleForward(w, f.module, x, *ctx.forward);
+    return [&w, &f, &arch, &ctx, x, ref](const std::vector<torch::Tensor>& trial) {
+        BlockWeights t = w.copy();
+        for (std::size_t i = 0; i < f.consumers.size(); ++i)
+            t.at(f.consumers[i]) = trial[i];
+        return meanSquaredError(arch.moduleForward(t, f.module, x, *ctx.forward), ref);
+    };
+}
+
+// Searches every fold point on the unscaled block (as the reference does), recording
+// "G.alpha", "G.loss_alpha0" and "G.loss" per fold point G.
 BlockScales searchBlockScales(const BlockWeights& w, const BlockContext& ctx,
                               const BlockActivations& acts, const AwqParams& p,
                               TransformRecord& record, const std::function<void(int)>& step)
 {
-    const ModelConfig& cfg = ctx.model->config();
-    const RopeTables& rope = *ctx.rope;
-    const torch::Tensor r = w.runtime ? w.runtime->downInputRotation : torch::Tensor();
-    auto note = [&](const std::string& group, const ScaleChoice& c, int done) {
-        record.values[group + ".alpha"] = c.alpha;
-        record.values[group + ".loss_alpha0"] = c.lossAlpha0;
-        record.values[group + ".loss"] = c.loss;
-        step(done);
-    };
-    // Loss on the output of one linear applied to sampled rows x.
-    auto linearLoss = [](const torch::Tensor& x, const torch::Tensor& weight) {
-        return [x, ref = torch::linear(x, weight)](const std::vector<torch::Tensor>& t) {
-            return meanSquaredError(torch::linear(x, t[0]), ref);
-        };
-    };
-    BlockScales s;
-
-    // (a) input_layernorm -> q, k, v; loss on the attention module's output.
-    const auto& xs = acts.attnSequences;
-    const auto attnRef = torch::linear(attentionMix(cfg, w, xs, rope), w.oProj);
-    s.qkv = searchScales("attn_qkv", acts.attnInput.absMean, {w.qProj, w.kProj, w.vProj}, p,
-                         [&](const std::vector<torch::Tensor>& t) {
-                             BlockWeights trial = w;
-                             trial.qProj = t[0], trial.kProj = t[1], trial.vProj = t[2];
-                             auto out = torch::linear(attentionMix(cfg, trial, xs, rope), w.oProj);
-                             return meanSquaredError(out, attnRef);
-                         });
-    note("attn_qkv", s.qkv, 1);
-
-    // (b) v_proj -> o_proj: v's output channels are o's input channels only when every query
-    // head has its own value head (no grouped-query attention).
-    if (cfg.numKvHeads == cfg.numHeads) {
-        s.vo = searchScales("v_o", acts.oInput.absMean, {w.oProj}, p,
-                            linearLoss(acts.oInput.rows, w.oProj));
-        note("v_o", s.vo, 2);
+    BlockScales scales;
+    int done = 0;
+    for (const auto& f : w.layout->folds) {
+        const std::string why = skipReason(w, f);
+        if (!why.empty()) {
+            if (f.repeat == 1)
+                record.warnings.push_back("awq: block " + std::to_string(w.index) + ": " + f.name +
+                                          " not scaled (" + why + ")");
+            continue;
+        }
+        std::vector<torch::Tensor> weights;
+        for (const auto& c : f.consumers)
+            weights.push_back(w.at(c));
+        const auto c =
+            searchScales(f.name, acts.at(f.input).absMean, weights, p, foldLoss(w, f, ctx, acts));
+        record.values[f.name + ".alpha"] = c.alpha;
+        record.values[f.name + ".loss_alpha0"] = c.lossAlpha0;
+        record.values[f.name + ".loss"] = c.loss;
+        scales[f.name] = c;
+        step(++done);
     }
-
-    // (c) post_attention_layernorm -> gate, up; loss on the MLP output.
-    const auto& x2 = acts.mlpInput.rows;
-    const auto mlpRef = mlpOutput(x2, w.gateProj, w.upProj, w.downProj, r);
-    s.gateUp =
-        searchScales("mlp_gate_up", acts.mlpInput.absMean, {w.gateProj, w.upProj}, p,
-                     [&](const std::vector<torch::Tensor>& t) {
-                         return meanSquaredError(mlpOutput(x2, t[0], t[1], w.downProj, r), mlpRef);
-                     });
-    note("mlp_gate_up", s.gateUp, 3);
-
-    // (d) up_proj -> down_proj. With a rotated down input, up's rows no longer map to down's
-    // columns one to one, so the group is skipped.
-    if (!r.defined()) {
-        s.upDown = searchScales("up_down", acts.downInput.absMean, {w.downProj}, p,
-                                linearLoss(acts.downInput.rows, w.downProj));
-        note("up_down", s.upDown, 4);
-    } else {
-        record.warnings.push_back("awq: block " + std::to_string(w.index) +
-                                  ": up_proj -> down_proj not scaled (down's input is rotated)");
-    }
-    return s;
+    return scales;
 }
 
-// The previous operation's output divided by s, the following linears' columns times s:
-// the full-precision block is unchanged.
+// Each chosen scale folded in: the producer's output divided by s, the consumers' columns
+// times s; the full-precision block is unchanged.
 void foldScales(BlockWeights& w, const BlockScales& s)
 {
-    const auto& sa = s.qkv.scales;
-    w.inputNorm = w.inputNorm / sa;
-    w.qProj = w.qProj * sa, w.kProj = w.kProj * sa, w.vProj = w.vProj * sa;
-    if (s.vo.scales.defined()) {
-        w.vProj = w.vProj / s.vo.scales.unsqueeze(1);
-        if (w.vBias.defined())
-            w.vBias = w.vBias / s.vo.scales;
-        w.oProj = w.oProj * s.vo.scales;
-    }
-    const auto& sc = s.gateUp.scales;
-    w.postNorm = w.postNorm / sc;
-    w.gateProj = w.gateProj * sc, w.upProj = w.upProj * sc;
-    if (s.upDown.scales.defined()) {
-        w.upProj = w.upProj / s.upDown.scales.unsqueeze(1);
-        w.downProj = w.downProj * s.upDown.scales;
-    }
+    for (const auto& f : w.layout->folds)
+        if (auto it = s.find(f.name); it != s.end())
+            foldScale(w, f, it->second.scales);
 }
 
 // Clip search on the scaled block, recording "clip.L.mean_shrink" per linear L.
 void clipBlock(BlockWeights& w, const BlockActivations& acts, const BlockScales& s,
                const AwqParams& p, TransformRecord& record)
 {
-    // The sampled inputs of the scaled block: dividing by s is exactly what the fold did.
-    auto sample = [&](const torch::Tensor& rows, const torch::Tensor& scales) {
-        return sampleRows(scales.defined() ? rows / scales : rows, p.clipSamples);
-    };
-    const auto xAttn = sample(acts.attnInput.rows, s.qkv.scales);
-    const auto xMlp = sample(acts.mlpInput.rows, s.gateUp.scales);
-    // q and k are not clipped, as in the reference: their errors pass through softmax.
-    const std::vector<std::tuple<std::string, torch::Tensor*, torch::Tensor>> linears = {
-        {"self_attn.v_proj", &w.vProj, xAttn},
-        {"self_attn.o_proj", &w.oProj, sample(acts.oInput.rows, s.vo.scales)},
-        {"mlp.gate_proj", &w.gateProj, xMlp},
-        {"mlp.up_proj", &w.upProj, xMlp},
-        {"mlp.down_proj", &w.downProj, sample(acts.downInput.rows, s.upDown.scales)}};
-    for (const auto& [linear, weight, x] : linears) {
+    const auto& layout = *w.layout;
+    for (const auto& linear : layout.linears) {
+        // Attention scores are not clipped, as in the reference: their errors pass through
+        // softmax.
+        const auto& skip = layout.attentionScoreLinears;
+        if (std::find(skip.begin(), skip.end(), linear) != skip.end())
+            continue;
+        // The sampled inputs of the scaled block: dividing by s is exactly what the fold did.
+        const auto& group = layout.groupOf(linear);
+        torch::Tensor x = acts.at(group.input).rows;
+        for (const auto& f : layout.folds)
+            if (std::find(f.consumers.begin(), f.consumers.end(), linear) != f.consumers.end())
+                if (auto it = s.find(f.name); it != s.end())
+                    x = x / consumerScale(f, it->second.scales);
         double shrink = 1.0;
-        *weight = clipWeight(*weight, x, p, shrink);
+        auto& weight = w.at(linear);
+        weight = clipWeight(weight, sampleRows(x, p.clipSamples), p, shrink);
         record.values["clip." + linear + ".mean_shrink"] = shrink;
     }
 }
@@ -286,9 +267,10 @@ void AwqTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx, Transf
     record.block = w.index;
     const std::string stage = "awq block " + std::to_string(w.index);
     const auto acts =
-        collectBlockActivations(ctx.model->config(), w, ctx.inputs, *ctx.rope, kSearchTokens);
+        collectBlockActivations(*ctx.model, w, ctx.inputs, *ctx.forward, kSearchTokens);
+    const int steps = int(w.layout->folds.size()) + 1;
     const auto scales = searchBlockScales(w, ctx, acts, m_params, record, [&](int done) {
-        reportProgress(progress, {stage, "scale search", done, 5});
+        reportProgress(progress, {stage, "scale search", done, steps});
     });
     foldScales(w, scales);
     if (!m_params.clip)
@@ -298,7 +280,7 @@ void AwqTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx, Transf
         return;
     }
     clipBlock(w, acts, scales, m_params, record);
-    reportProgress(progress, {stage, "clip search", 5, 5});
+    reportProgress(progress, {stage, "clip search", steps, steps});
 }
 
 } // namespace ptq

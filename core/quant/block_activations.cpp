@@ -1,31 +1,32 @@
 #include "quant/block_activations.h"
 
-#include "model/llama_ops.h"
 #include "util/error.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace ptq {
 
 namespace {
 
-// Scores of one query chunk stay under this many bytes, so memory does not grow with T^2.
-constexpr int64_t kScoreChunkBytes = 64ll << 20;
-// Sequences are run this many tokens at a time, bounding the MLP intermediates.
-constexpr int64_t kTokensPerChunk = 4096;
-
 // Running statistics of one linear input over the token stream.
 struct StatsAccumulator {
     torch::Tensor absSum, absMax;
-    std::vector<torch::Tensor> rows;
-    int64_t tokens = 0;
+    std::vector<torch::Tensor> rows, sequences;
+    int64_t tokens = 0, sequencesKept = 0;
 
-    // x (n,in): tokens [first, first + n) of the flattened stream.
-    void add(const torch::Tensor& x, int64_t first, int64_t stride)
+    // x (n,T,in): the next n sequences of the stream.
+    void add(const torch::Tensor& x3, int64_t stride, int64_t keepSequences)
     {
+        if (keepSequences > sequencesKept) {
+            const int64_t take = std::min(x3.size(0), keepSequences - sequencesKept);
+            sequences.push_back(x3.narrow(0, 0, take).clone());
+            sequencesKept += take;
+        }
+        const auto x = x3.reshape({-1, x3.size(-1)});
+        const int64_t first = tokens;
         auto a = x.abs();
         auto sum = a.sum(0, false, torch::kDouble);
         auto mx = std::get<0>(a.max(0));
@@ -44,66 +45,20 @@ struct StatsAccumulator {
         s.absMean = (absSum / double(std::max<int64_t>(tokens, 1))).to(torch::kFloat);
         s.absMax = absMax;
         s.rows = torch::cat(rows, 0);
+        if (!sequences.empty())
+            s.sequences = torch::cat(sequences, 0);
         return s;
     }
 };
 
-void checkInputs(const ModelConfig& config, const BlockWeights& w, const torch::Tensor& inputs,
-                 const RopeTables& rope)
-{
-    const std::string object = "block " + std::to_string(w.index) + " calibration inputs";
-    if (!inputs.defined() || inputs.dim() != 3 || inputs.size(2) != config.hiddenSize ||
-        inputs.scalar_type() != torch::kFloat || inputs.size(0) == 0 || inputs.size(1) == 0)
-        throw Error("block activations", object,
-                    "expected a non-empty (N,T," + std::to_string(config.hiddenSize) +
-                        ") float32 tensor");
-    if (!rope.cos.defined() || rope.cos.size(0) < inputs.size(1))
-        throw Error("block activations", object, "the RoPE tables are shorter than T");
-}
-
-torch::Tensor downRotation(const BlockWeights& w)
-{
-    return w.runtime ? w.runtime->downInputRotation : torch::Tensor();
-}
-
 } // namespace
 
-torch::Tensor attentionMix(const ModelConfig& config, const BlockWeights& w, const torch::Tensor& x,
-                           const RopeTables& rope)
+const LinearInputStats& BlockActivations::at(const std::string& input) const
 {
-    torch::NoGradGuard noGrad;
-    const int64_t b = x.size(0), t = x.size(1);
-    const int64_t heads = config.numHeads, kvHeads = config.numKvHeads, d = config.headDim;
-    auto project = [&](const torch::Tensor& weight, const torch::Tensor& bias, int64_t n) {
-        auto y = torch::linear(x, weight, bias.defined() ? bias : torch::Tensor());
-        return y.view({b, t, n, d}); // (B,T,N,D)
-    };
-    auto q = llama::applyRope(project(w.qProj, w.qBias, heads), rope);
-    auto k = llama::applyRope(project(w.kProj, w.kBias, kvHeads), rope);
-    auto v = project(w.vProj, w.vBias, kvHeads);
-    // Query head h reads kv head h / (H/KV), as transformers' repeat_kv.
-    const int64_t rep = heads / kvHeads;
-    auto qh = (q / std::sqrt(double(d))).permute({0, 2, 1, 3});               // (B,H,T,D)
-    auto kh = k.permute({0, 2, 1, 3}).repeat_interleave(rep, 1).contiguous(); // (B,H,T,D)
-    auto vh = v.permute({0, 2, 1, 3}).repeat_interleave(rep, 1).contiguous(); // (B,H,T,D)
-    auto out = torch::empty({b, heads, t, d}, x.options());
-    const int64_t chunk =
-        std::clamp<int64_t>(kScoreChunkBytes / std::max<int64_t>(b * heads * t * 4, 1), 1, t);
-    for (int64_t q0 = 0; q0 < t; q0 += chunk) {
-        const int64_t tc = std::min(chunk, t - q0);
-        auto scores = torch::matmul(qh.narrow(2, q0, tc), kh.transpose(2, 3)); // (B,H,tc,T)
-        scores.masked_fill_(llama::blockedMask(q0, tc, 0, t, config.slidingWindow),
-                            -std::numeric_limits<float>::infinity());
-        out.narrow(2, q0, tc).copy_(torch::matmul(torch::softmax(scores, -1), vh));
-    }
-    return out.permute({0, 2, 1, 3}).reshape({b, t, heads * d});
-}
-
-torch::Tensor mlpOutput(const torch::Tensor& x, const torch::Tensor& gate, const torch::Tensor& up,
-                        const torch::Tensor& down, const torch::Tensor& r)
-{
-    auto act = torch::silu(torch::linear(x, gate)) * torch::linear(x, up);
-    return torch::linear(r.defined() ? torch::matmul(act, r) : act, down);
+    auto it = inputs.find(input);
+    if (it == inputs.end())
+        throw Error("block activations", input, "no statistics were collected for this input");
+    return it->second;
 }
 
 double meanSquaredError(const torch::Tensor& a, const torch::Tensor& b)
@@ -111,49 +66,76 @@ double meanSquaredError(const torch::Tensor& a, const torch::Tensor& b)
     return (a.to(torch::kDouble) - b.to(torch::kDouble)).pow(2).mean().item<double>();
 }
 
-BlockActivations collectBlockActivations(const ModelConfig& config, const BlockWeights& w,
-                                         const torch::Tensor& inputs, const RopeTables& rope,
+BlockActivations collectBlockActivations(const Model& model, const BlockWeights& w,
+                                         const torch::Tensor& inputs, const ForwardContext& ctx,
                                          int64_t maxRows)
 {
     torch::NoGradGuard noGrad;
-    checkInputs(config, w, inputs, rope);
-    const int64_t n = inputs.size(0), t = inputs.size(1), c = inputs.size(2);
+    const int64_t hidden = w.layout->hidden;
+    const std::string object = "block " + std::to_string(w.index) + " calibration inputs";
+    if (!inputs.defined() || inputs.dim() != 3 || inputs.size(2) != hidden ||
+        inputs.scalar_type() != torch::kFloat || inputs.size(0) == 0 || inputs.size(1) == 0)
+        throw Error("block activations", object,
+                    "expected a non-empty (N,T," + std::to_string(hidden) + ") float32 tensor");
+    const int64_t n = inputs.size(0), t = inputs.size(1);
     const int64_t stride =
         std::max<int64_t>(1, (n * t + maxRows - 1) / std::max<int64_t>(maxRows, 1));
-    const int64_t perChunk = std::max<int64_t>(1, kTokensPerChunk / t);
-    const auto r = downRotation(w);
-    const double eps = config.rmsNormEps;
+    const int64_t keep = std::clamp<int64_t>(maxRows / t, 1, n);
+    std::set<std::string> sequenceInputs;
+    for (const auto& f : w.layout->folds)
+        if (f.sequences)
+            sequenceInputs.insert(f.input);
 
-    StatsAccumulator attn, o, mlp, down;
-    BlockActivations out;
-    out.output = torch::empty_like(inputs);
-    std::vector<torch::Tensor> sequences;
-    const int64_t keepSequences = std::clamp<int64_t>(maxRows / t, 1, n);
-    for (int64_t b0 = 0; b0 < n; b0 += perChunk) {
-        const int64_t nb = std::min(perChunk, n - b0);
-        const int64_t first = b0 * t;
-        auto h = inputs.narrow(0, b0, nb);
-        auto x = llama::rmsNorm(h, w.inputNorm, eps); // (nb,T,C)
-        if (b0 < keepSequences)
-            sequences.push_back(x.narrow(0, 0, std::min(nb, keepSequences - b0)).clone());
-        auto mix = attentionMix(config, w, x, rope); // (nb,T,H*D)
-        auto h1 = h + torch::linear(mix, w.oProj);
-        auto x2 = llama::rmsNorm(h1, w.postNorm, eps);
-        auto act = torch::silu(torch::linear(x2, w.gateProj)) * torch::linear(x2, w.upProj);
-        if (r.defined())
-            act = torch::matmul(act, r);
-        out.output.narrow(0, b0, nb).copy_(h1 + torch::linear(act, w.downProj));
-        attn.add(x.reshape({-1, c}), first, stride);
-        o.add(mix.reshape({-1, mix.size(2)}), first, stride);
-        mlp.add(x2.reshape({-1, c}), first, stride);
-        down.add(act.reshape({-1, act.size(2)}), first, stride);
+    std::map<std::string, StatsAccumulator> acc;
+    for (const auto& g : w.layout->inputGroups)
+        acc[g.input];
+    LinearObserver observe = [&](const std::string& name, const torch::Tensor& x) {
+        auto it = acc.find(name); // each group's input once: under its first linear's name
+        if (it != acc.end())
+            it->second.add(x, stride, sequenceInputs.count(name) ? keep : 0);
+    };
+    BlockWeights plain = w.copy();
+    if (w.runtime) { // rotations only: statistics are taken in full precision
+        auto rt = std::make_shared<BlockRuntime>();
+        rt->inputRotations = w.runtime->inputRotations;
+        rt->headRotation = w.runtime->headRotation;
+        plain.runtime = rt;
     }
-    out.attnInput = attn.finish();
-    out.oInput = o.finish();
-    out.mlpInput = mlp.finish();
-    out.downInput = down.finish();
-    out.attnSequences = torch::cat(sequences, 0);
+    BlockCall call;
+    call.observe = &observe;
+    BlockActivations out;
+    out.output = model.architecture().blockForward(plain, inputs, ctx, call, torch::kFloat);
+    for (const auto& [name, a] : acc)
+        out.inputs[name] = a.finish();
     return out;
+}
+
+torch::Tensor consumerScale(const FoldPoint& f, const torch::Tensor& s)
+{
+    if (f.repeat <= 1)
+        return s;
+    const int64_t d = f.headDim, groups = s.size(0) / d;
+    return s.view({groups, 1, d}).expand({groups, f.repeat, d}).reshape({-1});
+}
+
+torch::Tensor perProducerChannel(const FoldPoint& f, const torch::Tensor& x)
+{
+    if (f.repeat <= 1)
+        return x;
+    const int64_t d = f.headDim;
+    return x.view({-1, f.repeat, d}).amax(1).reshape({-1});
+}
+
+void foldScale(BlockWeights& w, const FoldPoint& f, const torch::Tensor& s)
+{
+    auto& producer = w.at(f.producer);
+    producer = producer.dim() == 1 ? producer / s : producer / s.unsqueeze(1);
+    if (!f.producerBias.empty())
+        if (auto it = w.tensors.find(f.producerBias); it != w.tensors.end() && it->second.defined())
+            it->second = it->second / s;
+    const auto sc = consumerScale(f, s);
+    for (const auto& c : f.consumers)
+        w.at(c) = w.at(c) * sc;
 }
 
 } // namespace ptq

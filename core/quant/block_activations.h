@@ -1,19 +1,21 @@
 #pragma once
-// Runs one decoder block on its calibration inputs in full precision and keeps what the
-// salience transforms (AWQ, SmoothQuant) need about each linear's input: per-channel mean and
-// max of |x| over every calibration token, and an evenly strided sample of token rows for
-// the searches. Written with the shared LLaMA math (llama_ops.h), so it also gives the
-// attention mix that AWQ's q/k/v search evaluates with trial weights.
+// Runs one block on its calibration inputs in full precision (the architecture's forward in
+// float32) and keeps what the salience and optimization transforms (AWQ, SmoothQuant,
+// OmniQuant's initial scales) need about each input group's input: per-channel mean and
+// max of |x| over every calibration token, an evenly strided sample of token rows for the
+// searches, and whole sequences where a fold point's module mixes tokens (attention).
 //
-// The forward here is the plain full-precision block. Of a block's runtime hooks it honours
-// only downInputRotation (it changes what down_proj sees); activation and KV quantizers are
-// left out, as calibration statistics are taken in full precision.
+// Of a block's runtime it honours the rotations (they change what the linears see);
+// activation and KV quantizers are left out, as calibration statistics are taken in full
+// precision.
 
-#include "model/llama.h"
+#include "model/model.h"
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 namespace ptq {
 
@@ -21,35 +23,37 @@ struct LinearInputStats {
     torch::Tensor absMean; // (in) mean |x| per input channel over all calibration tokens
     torch::Tensor absMax;  // (in) max |x| per input channel
     torch::Tensor rows;    // (R,in) tokens 0, stride, 2*stride, ... of the flattened (N*T)
+    // (S,T,in) the first S = clamp(maxRows / T, 1, N) whole sequences, for inputs of a
+    // fold point whose module mixes tokens; undefined otherwise.
+    torch::Tensor sequences;
 };
 
 struct BlockActivations {
-    LinearInputStats attnInput; // input_layernorm(h): q/k/v's input (C)
-    LinearInputStats oInput;    // attention mix: o_proj's input (H*D)
-    LinearInputStats mlpInput;  // post_attention_layernorm(h1): gate/up's input (C)
-    LinearInputStats downInput; // silu(gate)*up (after downInputRotation): down's input (I)
-    // (S,T,C) attnInput of the first S = clamp(maxRows / T, 1, N) whole sequences: attention
-    // needs whole sequences, so losses over the attention module use these.
-    torch::Tensor attnSequences;
-    torch::Tensor output; // (N,T,C) the block's output
+    std::map<std::string, LinearInputStats> inputs; // by input group (BlockLayout::inputGroups)
+    torch::Tensor output;                           // (N,T,C) the block's output
+
+    // Throws ptq::Error when `input` was not collected.
+    const LinearInputStats& at(const std::string& input) const;
 };
 
-// inputs (N,T,C) fp32. maxRows > 0 bounds the sampled rows of each linear input. Throws
-// ptq::Error when the inputs are not (N,T,C) float32 with T within the RoPE tables.
-BlockActivations collectBlockActivations(const ModelConfig& config, const BlockWeights& w,
-                                         const torch::Tensor& inputs, const RopeTables& rope,
+// inputs (N,T,C) fp32. maxRows > 0 bounds the sampled rows of each input. Throws
+// ptq::Error when the inputs are not (N,T,C) float32.
+BlockActivations collectBlockActivations(const Model& model, const BlockWeights& w,
+                                         const torch::Tensor& inputs, const ForwardContext& ctx,
                                          int64_t maxRows);
-
-// Causal (and sliding-window) softmax attention of normalised inputs x (B,T,C) using w's
-// q/k/v weights and biases: the (B,T,H*D) tensor o_proj multiplies. fp32 throughout.
-torch::Tensor attentionMix(const ModelConfig& config, const BlockWeights& w, const torch::Tensor& x,
-                           const RopeTables& rope);
-
-// down(silu(gate(x)) * up(x)) for x (...,C), with down's input rotated when r is defined.
-torch::Tensor mlpOutput(const torch::Tensor& x, const torch::Tensor& gate, const torch::Tensor& up,
-                        const torch::Tensor& down, const torch::Tensor& r = {});
 
 // Mean squared difference of two tensors of the same shape, accumulated in float64.
 double meanSquaredError(const torch::Tensor& a, const torch::Tensor& b);
+
+// Per-channel scales of a fold point: s on the producer's channels -> the scale of each
+// consumer input column (repeated per head for grouped-query attention).
+torch::Tensor consumerScale(const FoldPoint& f, const torch::Tensor& s);
+// Per consumer column values (e.g. max|x| of o_proj's input) -> per producer channel: the
+// maximum over the columns that one channel feeds.
+torch::Tensor perProducerChannel(const FoldPoint& f, const torch::Tensor& x);
+// Folds s into block w at f: the producer's output channels (norm gain, or linear rows and
+// bias) divided by s, the consumers' input columns multiplied by consumerScale(f, s). The
+// block's full-precision function is unchanged. Differentiable in s.
+void foldScale(BlockWeights& w, const FoldPoint& f, const torch::Tensor& s);
 
 } // namespace ptq

@@ -1,6 +1,5 @@
 #include "quant/omniquant.h"
 
-#include "model/llama_ops.h"
 #include "quant/act_quant.h"
 #include "quant/block_activations.h"
 #include "quant/lwc.h"
@@ -11,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,20 +32,25 @@ double secondsSince(Clock::time_point t)
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// The fold points LET learns a scale for: every norm -> linears and value -> output point
+// (up -> down is left out, as in the reference).
+bool learnsScale(const FoldPoint& f)
+{
+    return f.feature == ArchFeature::NormFold || f.feature == ArchFeature::ValueOutputFold;
+}
+
 // The learnable state of one block. Undefined tensors are not learned: scales of 1, or no
 // clipping (gamma = beta = 1).
 struct OmniState {
-    torch::Tensor attnScale;                          // (C) input_layernorm -> q/k/v
-    torch::Tensor voScale;                            // (KV*D) v_proj rows -> o_proj columns
-    torch::Tensor mlpScale;                           // (C) post_attention_layernorm -> gate/up
+    std::map<std::string, torch::Tensor> scales;      // by fold point, on its producer channels
     std::vector<torch::Tensor> gammaLogit, betaLogit; // per linear, (groups, 1)
 
-    std::vector<torch::Tensor> letParameters() const
+    std::vector<torch::Tensor> letParameters(const BlockLayout& layout) const
     {
         std::vector<torch::Tensor> p;
-        for (const auto& t : {attnScale, voScale, mlpScale})
-            if (t.defined())
-                p.push_back(t);
+        for (const auto& f : layout.folds)
+            if (auto it = scales.find(f.name); it != scales.end())
+                p.push_back(it->second);
         return p;
     }
     std::vector<torch::Tensor> lwcParameters() const
@@ -71,44 +76,35 @@ torch::Tensor smoothInit(const torch::Tensor& actMax, const std::vector<torch::T
     return (actMax.pow(alpha) / wMax.clamp_min(kMinScale).pow(1.0 - alpha)).clamp_min(kMinScale);
 }
 
-// (H*D) per-channel values of o_proj's input -> (KV*D): the maximum over the query heads that
-// read each kv head (query head h reads kv head h / rep).
-torch::Tensor perKvChannel(const torch::Tensor& x, const ModelConfig& c)
-{
-    const int64_t rep = c.numHeads / c.numKvHeads;
-    return x.view({c.numKvHeads, rep, c.headDim}).amax(1).reshape({-1});
-}
-
-// (KV*D) -> (H*D): the scale of every o_proj input column.
-torch::Tensor expandKvScale(const torch::Tensor& s, const ModelConfig& c)
-{
-    const int64_t rep = c.numHeads / c.numKvHeads;
-    return s.view({c.numKvHeads, 1, c.headDim})
-        .expand({c.numKvHeads, rep, c.headDim})
-        .reshape({-1});
-}
-
 OmniState initialState(const BlockWeights& w, const BlockContext& ctx, const QuantGrid& grid,
                        const OmniQuantParams& p)
 {
     torch::NoGradGuard noGrad;
-    const ModelConfig& c = ctx.model->config();
     OmniState s;
     if (*p.let) {
-        const auto acts = collectBlockActivations(c, w, ctx.inputs, *ctx.rope, kStatRows);
-        s.attnScale = smoothInit(acts.attnInput.absMax, {w.qProj, w.kProj, w.vProj}, p.alpha);
-        s.mlpScale = smoothInit(acts.mlpInput.absMax, {w.gateProj, w.upProj}, p.alpha);
-        const auto oCols = perKvChannel(w.oProj.abs().amax(0), c);
-        s.voScale = smoothInit(perKvChannel(acts.oInput.absMax, c), {oCols.unsqueeze(0)}, p.alpha);
+        const auto acts =
+            collectBlockActivations(*ctx.model, w, ctx.inputs, *ctx.forward, kStatRows);
+        for (const auto& f : w.layout->folds) {
+            if (!learnsScale(f))
+                continue;
+            // Per producer channel: the maximum over the consumer columns it feeds.
+            const auto actMax = perProducerChannel(f, acts.at(f.input).absMax);
+            std::vector<torch::Tensor> cols;
+            for (const auto& c : f.consumers)
+                cols.push_back(f.repeat > 1
+                                   ? perProducerChannel(f, w.at(c).abs().amax(0)).unsqueeze(0)
+                                   : w.at(c));
+            s.scales[f.name] = smoothInit(actMax, cols, p.alpha);
+        }
     }
     if (p.lwc) {
-        for (auto& [name, t] : const_cast<BlockWeights&>(w).linears()) {
+        for (const auto& [name, t] : w.linears()) {
             const int64_t groups = lwcGroupCount(grid, t->size(0), t->size(1));
             s.gammaLogit.push_back(torch::full({groups, 1}, p.lwcInit));
             s.betaLogit.push_back(torch::full({groups, 1}, p.lwcInit));
         }
     }
-    for (auto& t : s.letParameters())
+    for (auto& t : s.letParameters(*w.layout))
         t.requires_grad_(true);
     for (auto& t : s.lwcParameters())
         t.requires_grad_(true);
@@ -117,35 +113,19 @@ OmniState initialState(const BlockWeights& w, const BlockContext& ctx, const Qua
 
 // w with the LET scales folded in: the same full-precision function. Differentiable in the
 // scales; also the final fold, so what was trained is exactly what is kept.
-BlockWeights foldLet(const BlockWeights& w, const OmniState& s, const ModelConfig& c)
+BlockWeights foldLet(const BlockWeights& w, const OmniState& s)
 {
-    BlockWeights t = w;
-    t.computeCache.reset();
-    if (s.attnScale.defined()) {
-        const auto sa = s.attnScale.clamp_min(kMinScale);
-        t.inputNorm = w.inputNorm / sa;
-        t.qProj = w.qProj * sa, t.kProj = w.kProj * sa, t.vProj = w.vProj * sa;
-    }
-    if (s.voScale.defined()) {
-        const auto sv = s.voScale.clamp_min(kMinScale);
-        t.vProj = t.vProj / sv.unsqueeze(1);
-        if (w.vBias.defined())
-            t.vBias = w.vBias / sv;
-        t.oProj = w.oProj * expandKvScale(sv, c);
-    }
-    if (s.mlpScale.defined()) {
-        const auto sm = s.mlpScale.clamp_min(kMinScale);
-        t.postNorm = w.postNorm / sm;
-        t.gateProj = w.gateProj * sm, t.upProj = w.upProj * sm;
-    }
+    BlockWeights t = w.copy();
+    for (const auto& f : w.layout->folds)
+        if (auto it = s.scales.find(f.name); it != s.scales.end())
+            foldScale(t, f, it->second.clamp_min(kMinScale));
     return t;
 }
 
 // The LET-folded block with every linear LWC fake-quantized on the grid.
-BlockWeights quantizedTrial(const BlockWeights& w, const OmniState& s, const ModelConfig& c,
-                            const QuantGrid& grid)
+BlockWeights quantizedTrial(const BlockWeights& w, const OmniState& s, const QuantGrid& grid)
 {
-    BlockWeights t = foldLet(w, s, c);
+    BlockWeights t = foldLet(w, s);
     std::size_t i = 0;
     for (auto& [name, ptr] : t.linears()) {
         const bool clip = i < s.gammaLogit.size();
@@ -171,24 +151,22 @@ torch::Tensor actQuant(const torch::Tensor& x, const ActQuantSpec* a)
     return x + (q - d);
 }
 
-// The block on h (B,T,C) with trial weights, differentiable, activations fake-quantized when
-// the recipe asks.
-torch::Tensor trialForward(const ModelConfig& c, const BlockWeights& w, const torch::Tensor& h,
-                           const RopeTables& rope, const ActQuantSpec* a)
+// The block on h (B,T,C) with trial weights: the architecture's autograd forward, every
+// linear input fake-quantized when the recipe quantizes activations.
+torch::Tensor trialForward(const BlockContext& ctx, BlockWeights w, const torch::Tensor& h)
 {
-    const double eps = c.rmsNormEps;
-    auto x = actQuant(llama::rmsNorm(h, w.inputNorm, eps), a);
-    auto h1 =
-        h + torch::linear(
-                actQuant(llama::causalAttention(
-                             c, {w.qProj, w.qBias, w.kProj, w.kBias, w.vProj, w.vBias}, x, rope),
-                         a),
-                w.oProj);
-    auto x2 = actQuant(llama::rmsNorm(h1, w.postNorm, eps), a);
-    auto act = torch::silu(torch::linear(x2, w.gateProj)) * torch::linear(x2, w.upProj);
-    if (w.runtime && w.runtime->downInputRotation.defined())
-        act = torch::matmul(act, w.runtime->downInputRotation);
-    return h1 + torch::linear(actQuant(act, a), w.downProj);
+    if (const ActQuantSpec* a = ctx.activations) {
+        auto rt = w.runtime ? std::make_shared<BlockRuntime>(*w.runtime)
+                            : std::make_shared<BlockRuntime>();
+        auto inner = rt->linearInput;
+        rt->linearInput = [inner, a](const std::string& input, const torch::Tensor& x) {
+            return actQuant(inner ? inner(input, x) : x, a);
+        };
+        w.runtime = rt;
+    }
+    BlockCall call;
+    call.autograd = true;
+    return ctx.model->architecture().blockForward(w, h, *ctx.forward, call, torch::kFloat);
 }
 
 struct Training {
@@ -203,14 +181,12 @@ struct Training {
 double evalLoss(const Training& tr, const OmniState& s, int64_t batch)
 {
     torch::NoGradGuard noGrad;
-    const ModelConfig& c = tr.ctx.model->config();
-    const auto trial = quantizedTrial(tr.w, s, c, tr.grid);
+    const auto trial = quantizedTrial(tr.w, s, tr.grid);
     const int64_t n = tr.ctx.inputs.size(0);
     double sum = 0.0;
     for (int64_t b0 = 0; b0 < n; b0 += batch) {
         const int64_t len = std::min(batch, n - b0);
-        auto out = trialForward(c, trial, tr.ctx.inputs.narrow(0, b0, len), *tr.ctx.rope,
-                                tr.ctx.activations);
+        auto out = trialForward(tr.ctx, trial, tr.ctx.inputs.narrow(0, b0, len));
         sum += (out.to(torch::kDouble) - tr.targets.narrow(0, b0, len).to(torch::kDouble))
                    .pow(2)
                    .sum()
@@ -222,11 +198,12 @@ double evalLoss(const Training& tr, const OmniState& s, int64_t batch)
     return loss;
 }
 
-std::unique_ptr<torch::optim::AdamW> makeOptimizer(const OmniState& s, const OmniQuantParams& p)
+std::unique_ptr<torch::optim::AdamW> makeOptimizer(const OmniState& s, const OmniQuantParams& p,
+                                                   const BlockLayout& layout)
 {
     using torch::optim::AdamWOptions;
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    const auto let = s.letParameters(), lwc = s.lwcParameters();
+    const auto let = s.letParameters(layout), lwc = s.lwcParameters();
     // libtorch's AdamW decays by 1e-2 unless told otherwise; the paper's default is 0.
     if (!let.empty())
         groups.emplace_back(
@@ -243,11 +220,10 @@ std::unique_ptr<torch::optim::AdamW> makeOptimizer(const OmniState& s, const Omn
 void train(const Training& tr, OmniState& s, const OmniQuantParams& p, TransformRecord& record,
            const ProgressFn& progress)
 {
-    auto optimizer = makeOptimizer(s, p);
+    auto optimizer = makeOptimizer(s, p, *tr.w.layout);
     if (!optimizer || p.epochs == 0)
         return;
     torch::AutoGradMode enableGrad(true); // the pipeline runs under NoGradGuard
-    const ModelConfig& c = tr.ctx.model->config();
     const int64_t n = tr.ctx.inputs.size(0), batch = std::min(p.batchSize, n);
     const std::string stage = "omniquant " + tr.object;
     auto lastReport = Clock::now();
@@ -257,9 +233,8 @@ void train(const Training& tr, OmniState& s, const OmniQuantParams& p, Transform
         int64_t batches = 0;
         for (int64_t b0 = 0; b0 + batch <= n; b0 += batch, ++batches, ++steps) {
             optimizer->zero_grad();
-            const auto trial = quantizedTrial(tr.w, s, c, tr.grid);
-            auto out = trialForward(c, trial, tr.ctx.inputs.narrow(0, b0, batch), *tr.ctx.rope,
-                                    tr.ctx.activations);
+            const auto trial = quantizedTrial(tr.w, s, tr.grid);
+            auto out = trialForward(tr.ctx, trial, tr.ctx.inputs.narrow(0, b0, batch));
             auto loss = torch::mse_loss(out, tr.targets.narrow(0, b0, batch));
             const double value = loss.item<double>();
             if (!std::isfinite(value))
@@ -288,18 +263,18 @@ void train(const Training& tr, OmniState& s, const OmniQuantParams& p, Transform
 
 void checkContext(BlockWeights& w, const BlockContext& ctx, const std::string& object)
 {
-    if (!ctx.model || !ctx.rope)
-        throw Error("omniquant", object, "the block context lacks the model or the RoPE tables");
+    if (!ctx.model || !ctx.forward)
+        throw Error("omniquant", object,
+                    "the block context lacks the model or the forward context");
     if (!ctx.weightGrid)
         throw Error("omniquant", object,
                     "the block context lacks the recipe's weight grid, which LWC trains against");
-    const auto& c = ctx.model->config();
     const auto& x = ctx.inputs;
     if (!x.defined() || x.dim() != 3 || x.scalar_type() != torch::kFloat ||
-        x.size(2) != c.hiddenSize || x.size(0) == 0 || x.size(1) > ctx.rope->cos.size(0))
+        x.size(2) != w.layout->hidden || x.size(0) == 0 || x.size(1) > ctx.forward->seqlen())
         throw Error("omniquant", object + " calibration inputs",
                     "expected (N,T,C) float32 with N >= 1, C = hidden_size and T within the "
-                    "RoPE tables");
+                    "forward context's length");
     for (auto& [name, tensor] : w.linears()) {
         try {
             validate(*ctx.weightGrid, tensor->size(1));
@@ -317,9 +292,8 @@ void recordState(const OmniState& s, TransformRecord& record)
         record.values["let." + group + ".scale_min"] = t.min().item<double>();
         record.values["let." + group + ".scale_max"] = t.max().item<double>();
     };
-    scales("attn_qkv", s.attnScale);
-    scales("v_o", s.voScale);
-    scales("mlp_gate_up", s.mlpScale);
+    for (const auto& [name, t] : s.scales)
+        scales(name, t);
     if (s.gammaLogit.empty())
         return;
     double gamma = 0.0, beta = 0.0, groups = 0.0;
@@ -380,7 +354,7 @@ void OmniQuantTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx,
     torch::Tensor targets;
     {
         torch::NoGradGuard noGrad;
-        targets = ctx.model->blockForward(w, ctx.inputs, *ctx.rope);
+        targets = ctx.model->blockForward(w, ctx.inputs, *ctx.forward);
     }
     const Training tr{w, ctx, *ctx.weightGrid, targets, object};
     const int64_t evalBatch = std::max<int64_t>(m_params.batchSize, 1);
@@ -395,7 +369,7 @@ void OmniQuantTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx,
     record.values["loss_final"] = evalLoss(tr, state, evalBatch);
 
     torch::NoGradGuard noGrad;
-    BlockWeights folded = foldLet(w, state, ctx.model->config());
+    BlockWeights folded = foldLet(w, state);
     std::size_t i = 0;
     for (auto& [linear, ptr] : folded.linears()) {
         if (i < state.gammaLogit.size())
@@ -406,9 +380,9 @@ void OmniQuantTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx,
                         "the transformed weight contains NaN or Inf");
         ++i;
     }
-    for (auto* t : {&folded.inputNorm, &folded.postNorm, &folded.vBias})
-        if (t->defined())
-            *t = t->detach();
+    for (auto& [key, t] : folded.tensors)
+        if (t.defined())
+            t = t.detach();
     recordState(state, record);
     w = folded;
     record.values["seconds"] = secondsSince(started);

@@ -72,14 +72,30 @@ QuarotTransform::Rotation QuarotTransform::makeRotation(int64_t n, uint64_t seed
     return r;
 }
 
-void QuarotTransform::makeRotations(const ModelConfig& config, uint64_t seed)
+void QuarotTransform::makeRotations(const BlockLayout& layout, uint64_t seed)
 {
     m_warnings.clear();
     m_residual =
-        makeRotation(config.hiddenSize, streamSeed(seed, m_params.seed, 1), "residual rotation");
-    m_mlp = makeRotation(config.intermediateSize, streamSeed(seed, m_params.seed, 2),
-                         "down_proj input rotation");
-    m_head = makeRotation(config.headDim, streamSeed(seed, m_params.seed, 3), "head rotation");
+        makeRotation(layout.hidden, streamSeed(seed, m_params.seed, 1), "residual rotation");
+    m_online.clear();
+    uint64_t stream = 2;
+    for (const auto& g : layout.inputGroups) {
+        if (!g.onlineRotation)
+            continue;
+        const int64_t n = layout.tensor(g.linears.front()).shape.at(1);
+        m_online[g.input] =
+            makeRotation(n, streamSeed(seed, m_params.seed, stream), g.input + " input rotation");
+        stream = stream == 2 ? 4 : stream + 1; // stream 3 is the head rotation's
+    }
+    m_head = layout.headDim > 0
+                 ? makeRotation(layout.headDim, streamSeed(seed, m_params.seed, 3), "head rotation")
+                 : Rotation{};
+}
+
+torch::Tensor QuarotTransform::onlineRotation(const std::string& input) const
+{
+    auto it = m_online.find(input);
+    return it == m_online.end() ? torch::Tensor() : it->second.matrix;
 }
 
 torch::Tensor QuarotTransform::timesRotation(const torch::Tensor& w, const Rotation& r)
@@ -95,18 +111,20 @@ torch::Tensor QuarotTransform::rotationTTimes(const Rotation& r, const torch::Te
     return timesRotation(w.t(), r).t().contiguous();
 }
 
-void QuarotTransform::prepareHead(HeadTensors& head, const ModelConfig& config, uint64_t seed)
+void QuarotTransform::prepareHead(HeadTensors& head, const Model& model, uint64_t seed)
 {
-    const int64_t c = config.hiddenSize, v = config.vocabSize;
+    const BlockLayout& layout = *model.layout();
+    const int64_t c = layout.hidden, v = model.config().vocabSize;
+    const auto names = model.architecture().headNames();
     if (!head.embedding.defined() || head.embedding.sizes() != torch::IntArrayRef({v, c}))
-        throw Error(kSource, "model.embed_tokens.weight", "expected shape (vocab, hidden)");
+        throw Error(kSource, names.embedding, "expected shape (vocab, hidden)");
     if (!head.finalNorm.defined() || head.finalNorm.sizes() != torch::IntArrayRef({c}))
-        throw Error(kSource, "model.norm.weight", "expected shape (hidden)");
+        throw Error(kSource, names.finalNorm, "expected shape (hidden)");
     if (!head.lmHead.defined())
         head.lmHead = head.embedding; // tied: lm_head starts as the embedding
     if (head.lmHead.sizes() != torch::IntArrayRef({v, c}))
-        throw Error(kSource, "lm_head.weight", "expected shape (vocab, hidden)");
-    makeRotations(config, seed);
+        throw Error(kSource, names.lmHead, "expected shape (vocab, hidden)");
+    makeRotations(layout, seed);
     auto lm = fuseGain(head.lmHead, head.finalNorm);
     head.finalNorm = torch::ones({c});
     head.embedding = timesRotation(head.embedding, m_residual);
@@ -122,41 +140,45 @@ void QuarotTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx,
         throw Error(kSource, object, "the block context has no model");
     if (!m_residual.matrix.defined())
         throw Error(kSource, object, "prepareHead must run before the first block");
-    const ModelConfig& cfg = ctx.model->config();
-    const int64_t c = cfg.hiddenSize, d = cfg.headDim;
-    if (m_residual.matrix.size(0) != c || m_mlp.matrix.size(0) != cfg.intermediateSize ||
-        m_head.matrix.size(0) != d)
+    const BlockLayout& layout = *w.layout;
+    const int64_t c = layout.hidden, d = layout.headDim;
+    if (m_residual.matrix.size(0) != c || (d > 0 && m_head.matrix.size(0) != d))
         throw Error(kSource, object, "the model's sizes differ from those of prepareHead");
 
-    // Attention: fuse the input norm, absorb Q on the input side of q/k/v and the output
-    // side of o_proj, then rotate v (output side, bias included) and o (input side) per head.
-    for (torch::Tensor* t : {&w.qProj, &w.kProj, &w.vProj})
-        *t = timesRotation(fuseGain(*t, w.inputNorm), m_residual);
-    w.inputNorm = torch::ones({c});
-    w.oProj = rotationTTimes(m_residual, w.oProj);
-    w.vProj = rotateHeads(w.vProj, m_head.matrix, d, 0);
-    if (w.vBias.defined())
-        w.vBias =
-            rotateHeads(w.vBias.to(torch::kFloat).unsqueeze(1), m_head.matrix, d, 0).squeeze(1);
-    w.oProj = rotateHeads(w.oProj, m_head.matrix, d, 1);
-
-    // MLP: fuse the post-attention norm, absorb Q, and H_I into down_proj's input.
-    for (torch::Tensor* t : {&w.gateProj, &w.upProj})
-        *t = timesRotation(fuseGain(*t, w.postNorm), m_residual);
-    w.postNorm = torch::ones({c});
-    w.downProj = rotationTTimes(m_residual, w.downProj);
+    // The residual stream's readers: fuse each norm gain into the linears it feeds and absorb
+    // Q on their input side; its writers absorb Q^T on their output side.
+    for (const FoldPoint* f : layout.foldsOf(ArchFeature::NormFold)) {
+        auto& norm = w.at(f->producer);
+        for (const auto& linear : f->consumers)
+            w.at(linear) = timesRotation(fuseGain(w.at(linear), norm), m_residual);
+        norm = torch::ones({c});
+    }
+    for (const auto& linear : layout.residualWriters)
+        w.at(linear) = rotationTTimes(m_residual, w.at(linear));
+    // Values and outputs per head: v rows (and bias) by H_d^T, o columns by H_d.
+    for (const FoldPoint* f : layout.foldsOf(ArchFeature::ValueOutputFold)) {
+        w.at(f->producer) = rotateHeads(w.at(f->producer), m_head.matrix, d, 0);
+        if (auto bias = w.get(f->producerBias); bias.defined())
+            w.at(f->producerBias) =
+                rotateHeads(bias.to(torch::kFloat).unsqueeze(1), m_head.matrix, d, 0).squeeze(1);
+        for (const auto& linear : f->consumers)
+            w.at(linear) = rotateHeads(w.at(linear), m_head.matrix, d, 1);
+    }
 
     auto runtime =
         w.runtime ? std::make_shared<BlockRuntime>(*w.runtime) : std::make_shared<BlockRuntime>();
     if (m_params.onlineHadamard) {
-        w.downProj = timesRotation(w.downProj, m_mlp);
-        runtime->downInputRotation = m_mlp.matrix;
+        for (const auto& [input, rotation] : m_online) {
+            for (const auto& linear : layout.groupOf(input).linears)
+                w.at(linear) = timesRotation(w.at(linear), rotation);
+            runtime->inputRotations[input] = rotation.matrix;
+        }
     }
-    if (m_params.headRotation)
+    if (m_params.headRotation && d > 0)
         runtime->headRotation = m_head.matrix;
     w.runtime = runtime;
 
-    for (auto* t : {&w.qProj, &w.kProj, &w.vProj, &w.oProj, &w.gateProj, &w.upProj, &w.downProj})
+    for (auto& [name, t] : w.linears())
         *t = t->contiguous();
     record.transform = name();
     record.block = w.index;

@@ -6,14 +6,17 @@
 //
 //   head:   final norm gain g fused into lm_head (lmHead diag(g), g <- 1);
 //           E <- E Q, lmHead <- lmHead Q                                  (Q: (C, C))
-//   block:  input/post-attention norm gains fused into q/k/v and gate/up, norms <- 1
-//           (RMSNorm(x Q) = RMSNorm(x) Q holds only for unit gains);
-//           q/k/v/gate/up: W <- W Q;  o_proj/down_proj: W <- Q^T W;
-//           v_proj rows of every kv head <- H_d^T rows (and v bias), o_proj columns of every
-//           head <- columns H_d (exact offline, same H_d for all heads, so GQA works);
-//           online: down_proj <- down_proj H_I with runtime.downInputRotation = H_I, and
-//           runtime.headRotation = H_d on q and k after RoPE (what KV-cache quantization
-//           needs: the cached keys are rotated, q k^T is unchanged).
+//   block (through the architecture's layout, shown for LLaMA):
+//           every norm -> linears fold point: the norm gain fused into the linears, norm <- 1
+//           (RMSNorm(x Q) = RMSNorm(x) Q holds only for unit gains), W <- W Q (q/k/v,
+//           gate/up); every residual writer: W <- Q^T W (o_proj, down_proj);
+//           the value -> output fold point: v_proj rows of every kv head <- H_d^T rows (and
+//           v bias), o_proj columns of every head <- columns H_d (exact offline, same H_d
+//           for all heads, so GQA works);
+//           online: every input that accepts a run-time rotation (down_proj's):
+//           W <- W H_I with runtime.inputRotations[input] = H_I; and runtime.headRotation =
+//           H_d on q and k after RoPE (what KV-cache quantization needs: the cached keys are
+//           rotated, q k^T is unchanged).
 //
 // Parameters (JSON keys):
 //   seed           0        combined with the run seed; Q, H_I, H_d depend only on these
@@ -32,6 +35,9 @@
 #include "quant/method.h"
 #include "quant/transform.h"
 
+#include <map>
+#include <string>
+
 namespace ptq {
 
 struct QuarotParams {
@@ -47,14 +53,14 @@ class QuarotTransform : public BlockTransform {
 public:
     explicit QuarotTransform(QuarotParams params = {}) : m_params(params) {}
     std::string name() const override { return "quarot"; }
-    void prepareHead(HeadTensors& head, const ModelConfig& config, uint64_t seed) override;
+    void prepareHead(HeadTensors& head, const Model& model, uint64_t seed) override;
     void applyToBlock(BlockWeights& w, const BlockContext& ctx, TransformRecord& record,
                       const ProgressFn& progress) override;
 
-    // The rotations in use (undefined before prepareHead / the first block): (C,C), (I,I),
-    // (D,D) float32 orthogonal.
+    // The rotations in use (undefined before prepareHead): (C,C), (n,n) of a rotatable input
+    // (down_proj's: (I,I)), (D,D) float32 orthogonal.
     const torch::Tensor& residualRotation() const { return m_residual.matrix; }
-    const torch::Tensor& mlpRotation() const { return m_mlp.matrix; }
+    torch::Tensor onlineRotation(const std::string& input) const;
     const torch::Tensor& headRotation() const { return m_head.matrix; }
 
 private:
@@ -65,13 +71,14 @@ private:
         torch::Tensor signs;
     };
     Rotation makeRotation(int64_t n, uint64_t seed, const std::string& object);
-    void makeRotations(const ModelConfig& config, uint64_t seed);
+    void makeRotations(const BlockLayout& layout, uint64_t seed);
     static torch::Tensor timesRotation(const torch::Tensor& w, const Rotation& r);  // w R
     static torch::Tensor rotationTTimes(const Rotation& r, const torch::Tensor& w); // R^T w
 
     QuarotParams m_params;
-    Rotation m_residual, m_mlp, m_head;
-    std::vector<std::string> m_warnings; // from the rotation fallback, repeated per block
+    Rotation m_residual, m_head;
+    std::map<std::string, Rotation> m_online; // by input group
+    std::vector<std::string> m_warnings;      // from the rotation fallback, repeated per block
 };
 
 } // namespace ptq

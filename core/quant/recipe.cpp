@@ -255,9 +255,10 @@ void Recipe::validate(const std::string& source, int64_t inFeatures) const
                             std::to_string(kv->groupSize));
     }
     if (quantizeEmbeddings || quantizeLmHead)
-        throw Error(source, quantizeEmbeddings ? "quantize_embeddings" : "quantize_lm_head",
-                    "quantizing embeddings or lm_head is not supported yet; the PTQ baselines "
-                    "keep them in full precision");
+        throw Error(
+            source, quantizeEmbeddings ? "quantize_embeddings" : "quantize_lm_head",
+            "quantizing the embedding or the output head is not supported yet; the PTQ baselines "
+            "keep them in full precision");
 }
 
 const std::vector<std::string>& Recipe::builtinNames()

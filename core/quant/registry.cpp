@@ -98,7 +98,8 @@ const std::vector<TransformInfo>& blockTransforms()
         {"quarot",
          "rotation",
          "QuaRot (Ashkboos et al., 2024): randomized Hadamard rotation of the residual stream, "
-         "online Hadamard before down_proj and per-head rotations of V/O and of Q/K after RoPE; "
+         "online Hadamard before the MLP down projection and per-head rotations of V/O and of Q/K "
+         "after RoPE; "
          "exact in full precision",
          [](const nlohmann::json& p) -> std::unique_ptr<BlockTransform> {
              return std::make_unique<QuarotTransform>(QuarotParams::fromJson(p));
@@ -188,6 +189,17 @@ void checkRecipeFits(const Recipe& recipe, const ArchitectureInfo& arch, const s
     if (!missing.empty())
         throw Error(source, "recipe " + recipe.name,
                     "cannot run on architecture " + arch.modelType + ": " + missing);
+}
+
+void checkRecipeFits(const Recipe& recipe, const Architecture& arch, const std::string& source)
+{
+    std::set<int64_t> widths;
+    for (const auto& t : arch.layout()->tensors)
+        if (t.linear)
+            widths.insert(t.shape.at(1));
+    for (int64_t in : widths)
+        recipe.validate(source, in);
+    checkRecipeFits(recipe, arch.info(), source);
 }
 
 double recipeRelativeCost(const Recipe& recipe)

@@ -2,6 +2,7 @@
 // The one table of weight quantizers. A method is listed here by hand (no self-registering
 // static initialisers), so the table is the complete list and tests loop over it.
 
+#include "model/architecture.h"
 #include "model/architectures.h"
 #include "quant/method.h"
 #include "quant/recipe.h"
@@ -63,6 +64,9 @@ std::vector<std::pair<std::string, ArchFeature>> recipeNeeds(const Recipe& recip
 // Throws ptq::Error naming `source`, each method of the recipe that needs what `arch` lacks,
 // the architecture and the missing feature.
 void checkRecipeFits(const Recipe& recipe, const ArchitectureInfo& arch, const std::string& source);
+// The same for one model's architecture, and every grid of the recipe checked against the
+// input width of every quantizable linear of its blocks.
+void checkRecipeFits(const Recipe& recipe, const Architecture& arch, const std::string& source);
 
 // Calibration cost of the recipe relative to one forward pass (the weight quantizer's cost
 // plus each transform's cost beyond one forward).

@@ -50,31 +50,28 @@ void SmoothQuantTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx
                                         TransformRecord& record, const ProgressFn& progress)
 {
     torch::NoGradGuard noGrad;
-    if (!ctx.model || !ctx.rope)
+    if (!ctx.model || !ctx.forward)
         throw Error("smoothquant", "block " + std::to_string(w.index),
-                    "the block context lacks the model or the RoPE tables");
+                    "the block context lacks the model or the forward context");
     record.transform = name();
     record.block = w.index;
-    const auto acts =
-        collectBlockActivations(ctx.model->config(), w, ctx.inputs, *ctx.rope, kSampleRows);
+    const auto acts = collectBlockActivations(*ctx.model, w, ctx.inputs, *ctx.forward, kSampleRows);
     auto note = [&](const std::string& group, const torch::Tensor& s, const torch::Tensor& actMax) {
         record.values[group + ".scale_min"] = s.min().item<double>();
         record.values[group + ".scale_max"] = s.max().item<double>();
         record.values[group + ".outlier_ratio_before"] = outlierRatio(actMax);
         record.values[group + ".outlier_ratio_after"] = outlierRatio(actMax / s);
     };
-
-    const auto& attnMax = acts.attnInput.absMax;
-    const auto sa = smoothingScales(attnMax, {w.qProj, w.kProj, w.vProj}, m_params.alpha);
-    w.inputNorm = w.inputNorm / sa;
-    w.qProj = w.qProj * sa, w.kProj = w.kProj * sa, w.vProj = w.vProj * sa;
-    note("attn_qkv", sa, attnMax);
-
-    const auto& mlpMax = acts.mlpInput.absMax;
-    const auto sm = smoothingScales(mlpMax, {w.gateProj, w.upProj}, m_params.alpha);
-    w.postNorm = w.postNorm / sm;
-    w.gateProj = w.gateProj * sm, w.upProj = w.upProj * sm;
-    note("mlp_gate_up", sm, mlpMax);
+    // Every norm -> linears fold point: the activations the linears read come out of the norm.
+    for (const FoldPoint* f : w.layout->foldsOf(ArchFeature::NormFold)) {
+        const auto& actMax = acts.at(f->input).absMax;
+        std::vector<torch::Tensor> fcs;
+        for (const auto& c : f->consumers)
+            fcs.push_back(w.at(c));
+        const auto s = smoothingScales(actMax, fcs, m_params.alpha);
+        foldScale(w, *f, s);
+        note(f->name, s, actMax);
+    }
     reportProgress(progress, {"smoothquant block " + std::to_string(w.index), "smoothed", 1, 1});
 }
 

@@ -4,7 +4,7 @@
 // learned equivalent transformation: OmniQuant). Transforms are steps of a recipe and run in
 // the block walk of the quantization pipeline, one block in memory at a time.
 
-#include "model/llama.h"
+#include "model/model.h"
 #include "quant/grid.h"
 #include "quant/recipe.h"
 #include "util/progress.h"
@@ -18,19 +18,12 @@
 
 namespace ptq {
 
-// The tensors outside the blocks. A transform may rewrite them once, before the walk
-// (QuaRot rotates the embedding and lm_head and fuses the final norm into lm_head).
-struct HeadTensors {
-    torch::Tensor embedding; // (V,C)
-    torch::Tensor finalNorm; // (C)
-    torch::Tensor lmHead;    // (V,C)
-};
-
-// What a transform may use for block i: the model (config, forward), RoPE tables, and the
-// block's calibration inputs along the quantized trajectory.
+// What a transform may use for block i: the model (its architecture, layout and forward),
+// the walk's forward context, and the block's calibration inputs along the quantized
+// trajectory.
 struct BlockContext {
-    const LlamaModel* model = nullptr;
-    const RopeTables* rope = nullptr;
+    const Model* model = nullptr;
+    const ForwardContext* forward = nullptr;
     torch::Tensor inputs; // (N,T,C) fp32 inputs of block i
     uint64_t seed = 0;    // per-run seed, for random rotations
     // The recipe's weight grid and activation quantization (null: activations stay in full
@@ -53,9 +46,9 @@ public:
     virtual ~BlockTransform() = default;
     virtual std::string name() const = 0;
     // Once, before block 0. Default: nothing.
-    virtual void prepareHead(HeadTensors& head, const ModelConfig& config, uint64_t seed)
+    virtual void prepareHead(HeadTensors& head, const Model& model, uint64_t seed)
     {
-        (void)head, (void)config, (void)seed;
+        (void)head, (void)model, (void)seed;
     }
     // Rewrites block w (and may set w.runtime) so that, in full precision, the block computes
     // the same function of its (possibly transformed) input as before.

@@ -11,12 +11,14 @@
 #include "model/architectures.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
+#include "quant/block_activations.h"
 #include "quant/registry.h"
 #include "util/error.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -96,7 +98,7 @@ TEST(Architectures, EveryRowMatchesItsReferenceAndRunsEveryFittingStrategy)
         TempDir dir("arch-" + arch.modelType);
         const ModelConfig config = tinyConfigFor(arch.modelType);
         writeLlamaCheckpoint(dir.path(), config, testWeights(config, 5, 4.0));
-        const LlamaModel model(Checkpoint::open(dir.path()));
+        const Model model(Checkpoint::open(dir.path()));
         ASSERT_EQ(model.config().modelType, arch.modelType);
 
         const std::vector<int64_t> ids = {3, 17, 42, 5, 88, 61, 0, 9, 33, 70, 12, 25};
@@ -144,6 +146,83 @@ TEST(Architectures, EveryRowMatchesItsReferenceAndRunsEveryFittingStrategy)
             }
             EXPECT_GT(r.bitsPerWeight, 4.0);
             EXPECT_LT(r.bitsPerWeight, 4.6);
+        }
+    }
+}
+
+namespace {
+
+double relDiff(const torch::Tensor& a, const torch::Tensor& b)
+{
+    return ((a.to(torch::kDouble) - b.to(torch::kDouble)).norm() / b.to(torch::kDouble).norm())
+        .item<double>();
+}
+
+} // namespace
+
+// What every row's layout promises, checked on its own forward: the tensors load with their
+// shapes, each linear reads exactly one input group, every declared feature is backed by the
+// layout, a positive scale folded at any fold point leaves the block's function unchanged,
+// and the autograd forward computes the inference forward and reaches every tensor.
+TEST(Architectures, EveryRowKeepsWhatItsLayoutPromises)
+{
+    // fp32 forward of the same block before and after an exact rewrite: float32 rounding of
+    // the extra products only (~1e-7 relative per product); a wrong fold moves it by 1e-2+.
+    constexpr double kExact = 1e-5;
+    for (const auto& arch : architectures()) {
+        SCOPED_TRACE(arch.modelType);
+        TempDir dir("layout-" + arch.modelType);
+        const ModelConfig config = tinyConfigFor(arch.modelType);
+        writeLlamaCheckpoint(dir.path(), config, testWeights(config, 7, 4.0));
+        const Model model(Checkpoint::open(dir.path()));
+        const BlockLayout& layout = *model.layout();
+        const BlockWeights w = model.loadBlock(0);
+        for (const auto& spec : layout.tensors)
+            EXPECT_EQ(w.at(spec.key).sizes().vec(), spec.shape) << spec.key;
+        for (const auto& linear : layout.linears) {
+            int groups = 0;
+            for (const auto& g : layout.inputGroups)
+                groups += int(std::count(g.linears.begin(), g.linears.end(), linear));
+            EXPECT_EQ(groups, 1) << linear;
+            EXPECT_TRUE(layout.tensor(linear).linear) << linear;
+        }
+        for (ArchFeature f :
+             {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::UpDownFold})
+            EXPECT_EQ(arch.has(f), !layout.foldsOf(f).empty()) << archFeatureName(f);
+        if (arch.has(ArchFeature::ResidualRotation))
+            EXPECT_FALSE(layout.residualWriters.empty());
+        if (arch.has(ArchFeature::KvCacheHook))
+            EXPECT_GT(layout.headDim, 0);
+
+        const auto ids =
+            torch::tensor({{3, 17, 42, 5, 88, 61, 0, 9, 33, 70}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
+        const auto ctx = model.context(ids.size(1));
+        const auto h = model.embed(ids);
+        const auto ref = model.blockForward(w, h, *ctx);
+        torch::manual_seed(3);
+        for (const auto& f : layout.folds) {
+            SCOPED_TRACE(f.name);
+            const int64_t channels = w.at(f.producer).size(0);
+            BlockWeights scaled = w.copy();
+            foldScale(scaled, f, torch::rand({channels}).mul_(1.5).add_(0.5));
+            EXPECT_GT(relDiff(scaled.at(f.consumers.front()), w.at(f.consumers.front())), 1e-2);
+            EXPECT_LT(relDiff(model.blockForward(scaled, h, *ctx), ref), kExact);
+        }
+
+        if (!arch.has(ArchFeature::AutogradForward))
+            continue;
+        BlockWeights trainable = w.copy();
+        for (auto& [key, t] : trainable.tensors)
+            t = t.clone().requires_grad_(true);
+        torch::AutoGradMode grad(true);
+        BlockCall call;
+        call.autograd = true;
+        auto out = model.architecture().blockForward(trainable, h, *ctx, call, torch::kFloat);
+        EXPECT_LT(relDiff(out.detach(), ref), kExact);
+        out.square().sum().backward();
+        for (const auto& [key, t] : trainable.tensors) {
+            ASSERT_TRUE(t.grad().defined()) << key;
+            EXPECT_GT(t.grad().abs().max().item<double>(), 0.0) << key;
         }
     }
 }

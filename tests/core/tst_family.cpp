@@ -12,7 +12,7 @@
 #include "family/corpus.h"
 #include "family/task_gen.h"
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "util/sha256.h"
 
@@ -80,7 +80,7 @@ TEST(Family, EveryModelReproducesItsTestPerplexity)
         smallest = std::min(smallest, checkpoint->parameterCount());
         largest = std::max(largest, checkpoint->parameterCount());
         const Tokenizer tokenizer = Tokenizer::fromDir(dir);
-        const LlamaModel model(checkpoint);
+        const Model model(checkpoint);
         PerplexityConfig pc;
         pc.seqlen = f.at("eval_seqlen").get<int64_t>();
         const PerplexityResult r =
@@ -103,7 +103,7 @@ TEST(Family, LargestModelAnswersTheBundledTasksAboveChance)
     const auto& models = f.at("models");
     const std::string name = models.back().at("name");
     const std::string dir = kModels + "/" + name;
-    const LlamaModel model(Checkpoint::open(dir));
+    const Model model(Checkpoint::open(dir));
     const Tokenizer tokenizer = Tokenizer::fromDir(dir);
     TaskSpec spec = taskPreset("generic");
     spec.name = "lastword";

@@ -7,7 +7,7 @@
 #include "eval/perplexity.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "util/error.h"
 
 #include <gtest/gtest.h>
@@ -59,14 +59,14 @@ protected:
             if (name.find("proj") != std::string::npos || name == "lm_head.weight")
                 t = t + 0.2 * t.std() * torch::randn_like(t);
         writeLlamaCheckpoint(m_dirB.path(), m_config, w);
-        m_a = std::make_unique<LlamaModel>(Checkpoint::open(m_dirA.path()));
-        m_b = std::make_unique<LlamaModel>(Checkpoint::open(m_dirB.path()));
+        m_a = std::make_unique<Model>(Checkpoint::open(m_dirA.path()));
+        m_b = std::make_unique<Model>(Checkpoint::open(m_dirB.path()));
         m_tokens = randomTokens(300, int32_t(m_config.vocabSize), 5);
     }
 
     TempDir m_dirA{"kl-a"}, m_dirB{"kl-b"};
     ModelConfig m_config;
-    std::unique_ptr<LlamaModel> m_a, m_b;
+    std::unique_ptr<Model> m_a, m_b;
     std::vector<int32_t> m_tokens;
 };
 
@@ -129,7 +129,7 @@ TEST_F(KlTest, MismatchedModelsAreRejected)
     c.vocabSize = 81;
     TempDir dir("kl-c");
     writeLlamaCheckpoint(dir.path(), c, randomLlamaWeights(c, 1));
-    LlamaModel other(Checkpoint::open(dir.path()));
+    Model other(Checkpoint::open(dir.path()));
     PerplexityConfig pc;
     pc.seqlen = 32;
     EXPECT_THROW(evaluateKl(*m_a, other, m_tokens, pc), ptq::Error);

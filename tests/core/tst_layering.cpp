@@ -1,12 +1,15 @@
 // The layering of core/ as docs/ARCHITECTURE.md states it, checked on the source tree: each
 // folder includes only itself and the folders below it (so the folders form no cycle), the
-// family builder code is reached by nobody in the engine, and core/engine/ names no method:
-// what the engine asks of a method comes from the method table.
+// family builder code is reached by nobody in the engine, core/engine/ names no method (what
+// the engine asks of a method comes from the method table), and no code outside the
+// architectures names a tensor of one.
 
+#include "model/architecture.h"
 #include "quant/registry.h"
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -106,4 +109,83 @@ TEST(Layering, TheEngineNamesNoMethod)
             EXPECT_EQ(text.find("\"" + n + "\""), std::string::npos)
                 << "core/engine/" << f.path().filename().string() << " names method " << n;
     }
+}
+
+namespace {
+
+// The names an architecture gives its tensors, modules and fold points: every dot-separated
+// part with an underscore ("q_proj", "input_layernorm", "self_attn", "attn_qkv", ...), the
+// block prefix without its index ("model.layers.") and the head tensors' full names.
+std::set<std::string> architectureNames()
+{
+    std::set<std::string> names;
+    for (const auto& row : ptq::architectures()) {
+        ptq::ModelConfig c;
+        c.modelType = row.modelType;
+        c.vocabSize = 32, c.hiddenSize = 16, c.intermediateSize = 24, c.numLayers = 1;
+        c.numHeads = 2, c.numKvHeads = 1, c.headDim = 8, c.attentionBias = true;
+        const auto arch = ptq::makeArchitecture(c);
+        auto parts = [&](const std::string& name) {
+            std::istringstream in(name);
+            for (std::string part; std::getline(in, part, '.');)
+                if (part.find('_') != std::string::npos)
+                    names.insert(part);
+        };
+        const auto layout = arch->layout();
+        for (const auto& t : layout->tensors)
+            parts(t.key), parts(t.checkpoint);
+        for (const auto& f : layout->folds)
+            parts(f.name), parts(f.module);
+        const std::string prefix = arch->blockPrefix(0);
+        names.insert(prefix.substr(0, prefix.rfind('0')));
+        const auto head = arch->headNames();
+        for (const auto& n : {head.embedding, head.finalNorm, head.lmHead})
+            names.insert(n);
+    }
+    return names;
+}
+
+// `name` in `text` as a whole word: "lm_head" in "the lm_head tensor", not in the recipe key
+// "quantize_lm_head".
+bool containsName(const std::string& text, const std::string& name)
+{
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (std::size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
+        const bool before = at > 0 && word(text[at - 1]) && word(name.front());
+        const std::size_t end = at + name.size();
+        const bool after = end < text.size() && word(text[end]) && word(name.back());
+        if (!before && !after)
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+// The engine, the evaluation and the methods reach a model's tensors only through its
+// architecture (model/architecture.h): no string literal there names a tensor, module or
+// fold point of any architecture in the table.
+TEST(Layering, OnlyTheArchitecturesNameTensors)
+{
+    const auto names = architectureNames();
+    ASSERT_GE(names.size(), 10u);
+    int files = 0;
+    for (const char* folder : {"engine", "eval", "quant", "analysis"}) {
+        for (const auto& f : fs::directory_iterator(kCore / folder)) {
+            const std::string text = codeOnly(readText(f.path()));
+            ++files;
+            for (std::size_t q = text.find('"'); q != std::string::npos;) {
+                const std::size_t end = text.find('"', q + 1);
+                if (end == std::string::npos)
+                    break;
+                const std::string literal = text.substr(q + 1, end - q - 1);
+                for (const auto& n : names)
+                    EXPECT_FALSE(containsName(literal, n))
+                        << "core/" << folder << "/" << f.path().filename().string()
+                        << " names the architecture's \"" << n << "\" in \"" << literal << "\"";
+                q = text.find('"', end + 1);
+            }
+        }
+    }
+    EXPECT_GT(files, 20);
 }

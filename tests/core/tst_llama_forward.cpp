@@ -1,11 +1,11 @@
-// LlamaModel against the float64 reference in llama_reference.h, on small random checkpoints
+// Model against the float64 reference in llama_reference.h, on small random checkpoints
 // written to a temp dir, for every architecture feature the forward pass supports.
 
 #include "core/llama_reference.h"
 
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "util/error.h"
 
 #include <gtest/gtest.h>
@@ -105,7 +105,7 @@ std::vector<double> checkAgainstReference(const Case& tc, const TempDir& dir,
     const auto ids = randomIds(2, tc.seqlen, tc.config.vocabSize, 11);
     const auto expected = referenceFlat(tc.config, ref, ids);
 
-    LlamaModel model(Checkpoint::open(dir.path()), ForwardOptions{dtype});
+    Model model(Checkpoint::open(dir.path()), ForwardOptions{dtype});
     const auto logits = model.forward(idsTensor(ids));
     EXPECT_EQ(logits.sizes().vec(), (std::vector<int64_t>{2, tc.seqlen, tc.config.vocabSize}));
     const double error = relativeMaxError(toDoubles(logits), expected);
@@ -115,9 +115,9 @@ std::vector<double> checkAgainstReference(const Case& tc, const TempDir& dir,
 
     // The block-at-a-time path the engine uses.
     auto h = model.embed(idsTensor(ids));
-    const auto tables = model.rope(tc.seqlen);
+    const auto ctx = model.context(tc.seqlen);
     for (int64_t i = 0; i < model.numBlocks(); ++i)
-        h = model.blockForward(model.loadBlock(i), h, tables);
+        h = model.blockForward(model.loadBlock(i), h, *ctx);
     const auto stepwise = model.lmHead(model.finalNorm(h));
     EXPECT_LE(relativeMaxError(toDoubles(stepwise), expected), tolerance);
     return expected;
@@ -250,20 +250,22 @@ TEST(LlamaForward, Bf16CastCacheSeesReplacedAndModifiedLinears)
     TempDir dir("bf16-cache");
     const ModelConfig c = llamaGqa();
     writeLlamaCheckpoint(dir.path(), c, testWeights(c, 3));
-    LlamaModel model(Checkpoint::open(dir.path()), ForwardOptions{torch::kBFloat16});
+    Model model(Checkpoint::open(dir.path()), ForwardOptions{torch::kBFloat16});
     const auto h = model.embed(idsTensor(randomIds(1, 8, c.vocabSize, 5)));
-    const auto tables = model.rope(8);
+    const auto ctx = model.context(8);
     BlockWeights w = model.loadBlock(0);
-    const auto first = model.blockForward(w, h, tables);
-    EXPECT_TRUE(model.blockForward(w, h, tables).equal(first)); // cached casts reused
+    const auto first = model.blockForward(w, h, *ctx);
+    EXPECT_TRUE(model.blockForward(w, h, *ctx).equal(first)); // cached casts reused
 
-    w.downProj.mul_(0.0); // in place: the MLP contributes nothing now
-    const auto zeroedMlp = model.blockForward(w, h, tables);
+    w.at("mlp.down_proj").mul_(0.0); // in place: the MLP contributes nothing now
+    const auto zeroedMlp = model.blockForward(w, h, *ctx);
     EXPECT_FALSE(zeroedMlp.equal(first));
-    w.downProj = torch::zeros_like(w.downProj); // replaced: same numbers as before
-    EXPECT_TRUE(model.blockForward(w, h, tables).equal(zeroedMlp));
-    w.oProj = torch::zeros_like(w.oProj); // attention removed too: the block is the identity
-    EXPECT_TRUE(model.blockForward(w, h, tables).equal(h));
+    // Replaced: same numbers as before.
+    w.at("mlp.down_proj") = torch::zeros_like(w.at("mlp.down_proj"));
+    EXPECT_TRUE(model.blockForward(w, h, *ctx).equal(zeroedMlp));
+    // Attention removed too: the block is the identity.
+    w.at("self_attn.o_proj") = torch::zeros_like(w.at("self_attn.o_proj"));
+    EXPECT_TRUE(model.blockForward(w, h, *ctx).equal(h));
 }
 
 TEST(LlamaForward, LongBatchIsChunkedConsistently)
@@ -274,7 +276,7 @@ TEST(LlamaForward, LongBatchIsChunkedConsistently)
     ModelConfig c = llamaGqa();
     c.numLayers = 1;
     writeLlamaCheckpoint(dir.path(), c, testWeights(c, 5));
-    LlamaModel model(Checkpoint::open(dir.path()));
+    Model model(Checkpoint::open(dir.path()));
     const auto ids = idsTensor(randomIds(40, 128, c.vocabSize, 9));
     const auto all = model.forward(ids);
     for (int64_t b : {0, 17, 39}) {
@@ -305,7 +307,7 @@ TEST(LlamaForward, LoadBlockValidatesShapes)
     auto w = testWeights(c, 1);
     w["model.layers.1.self_attn.k_proj.weight"] = torch::zeros({15, 64});
     writeLlamaCheckpoint(dir.path(), c, w);
-    LlamaModel model(Checkpoint::open(dir.path()));
+    Model model(Checkpoint::open(dir.path()));
     EXPECT_NO_THROW(model.loadBlock(0));
     expectErrorNaming([&] { model.loadBlock(1); }, "model.layers.1.self_attn.k_proj.weight");
     expectErrorNaming([&] { model.loadBlock(1); }, "[15, 64]");
@@ -321,7 +323,7 @@ TEST(LlamaForward, MissingTensorsAreNamed)
     w.erase("model.layers.2.mlp.up_proj.weight");
     w.erase("lm_head.weight");
     writeLlamaCheckpoint(dir.path(), c, w);
-    LlamaModel model(Checkpoint::open(dir.path()));
+    Model model(Checkpoint::open(dir.path()));
     expectErrorNaming([&] { model.loadBlock(2); }, "model.layers.2.mlp.up_proj.weight");
     expectErrorNaming([&] { model.lmHead(torch::zeros({1, 64})); }, "lm_head.weight");
 }
@@ -342,7 +344,7 @@ TEST(LlamaForward, UnsupportedDtypeAndBadIdsAreErrors)
             {name, f64 ? DType::F64 : DType::F32, t.sizes().vec(), keep.back().data_ptr()});
     }
     writeSafetensors(dir.sub("model.safetensors"), entries);
-    LlamaModel model(Checkpoint::open(dir.path()));
+    Model model(Checkpoint::open(dir.path()));
     expectErrorNaming([&] { model.loadBlock(0); }, "model.layers.0.input_layernorm.weight");
     expectErrorNaming([&] { model.loadBlock(0); }, "F64");
     expectErrorNaming([&] { model.embed(torch::full({1, 3}, 100, torch::kLong)); }, "100");
@@ -352,7 +354,7 @@ TEST(LlamaForward, UnsupportedDtypeAndBadIdsAreErrors)
             TempDir d("fp16-compute");
             ModelConfig cc = llamaGqa();
             writeLlamaCheckpoint(d.path(), cc, testWeights(cc, 1));
-            LlamaModel m(Checkpoint::open(d.path()), ForwardOptions{torch::kHalf});
+            Model m(Checkpoint::open(d.path()), ForwardOptions{torch::kHalf});
         },
         "compute dtype");
 }
@@ -394,7 +396,7 @@ TEST(CheckpointWriter, RoundTripsConfigAndValues)
     const auto ck = Checkpoint::open(dir.sub("nested/model"));
     EXPECT_EQ(ck->config().ropeScaling.type, "llama3");
     EXPECT_EQ(ck->config().numKvHeads, 2);
-    LlamaModel model(ck);
+    Model model(ck);
     const auto q = model.loadTensor("model.layers.1.self_attn.q_proj.weight", {64, 64});
     const auto expected =
         w.at("model.layers.1.self_attn.q_proj.weight").to(torch::kBFloat16).to(torch::kFloat);

@@ -14,7 +14,7 @@
 #include "engine/quantize.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "quant/registry.h"
 
 #include <gtest/gtest.h>
@@ -63,7 +63,7 @@ TEST(MethodSweep, EveryTransformWithRtnAndGptqAtEveryWidth)
     config.numKvHeads = 2;
     config.headDim = 16;
     writeLlamaCheckpoint(dir.path(), config, randomLlamaWeights(config, 21));
-    const LlamaModel model(Checkpoint::open(dir.path()));
+    const Model model(Checkpoint::open(dir.path()));
     const auto calib = randomTokens(3000, int32_t(config.vocabSize), 4);
 
     ASSERT_FALSE(blockTransforms().empty());

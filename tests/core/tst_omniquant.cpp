@@ -6,7 +6,7 @@
 #include "engine/quantize.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "quant/awq.h"
 #include "quant/block_activations.h"
 #include "quant/lwc.h"
@@ -47,7 +47,7 @@ ModelConfig smallConfig(bool gqa)
 struct TestModel {
     test::TempDir dir{"ptq-omniquant"};
     ModelConfig config;
-    std::unique_ptr<LlamaModel> model;
+    std::unique_ptr<Model> model;
     torch::Tensor ids;
 
     explicit TestModel(bool gqa, bool bias = false)
@@ -63,7 +63,7 @@ struct TestModel {
                 w[p + "post_attention_layernorm.weight"][ch] *= 20.0;
         }
         writeLlamaCheckpoint(dir.path().string(), config, w);
-        model = std::make_unique<LlamaModel>(Checkpoint::open(dir.path().string()));
+        model = std::make_unique<Model>(Checkpoint::open(dir.path().string()));
         torch::manual_seed(7);
         ids = torch::randint(0, config.vocabSize, {kSamples, kSeq}, torch::kLong);
     }
@@ -118,21 +118,24 @@ TEST(OmniQuant, LetFoldIsExactInFullPrecision)
             SCOPED_TRACE(std::string(gqa ? "GQA" : "MHA") + " epochs " + std::to_string(epochs));
             TestModel m(gqa, !gqa); // q/k/v biases (Qwen2-style) with MHA
             auto omni = makeOmni({{"lwc", false}, {"let", true}, {"epochs", epochs}});
-            const auto rope = m.model->rope(kSeq);
+            const auto ctx = m.model->context(kSeq);
             auto h = m.model->embed(m.ids);
             auto ht = h.clone();
             for (int64_t i = 0; i < m.config.numLayers; ++i) {
                 const auto w = m.model->loadBlock(i);
                 auto wt = m.model->loadBlock(i);
                 TransformRecord record;
-                omni->applyToBlock(wt, BlockContext{m.model.get(), &rope, h, 0, &grid}, record, {});
-                EXPECT_FALSE(wt.inputNorm.equal(w.inputNorm)) << "the transform did nothing";
-                EXPECT_FALSE(wt.oProj.equal(w.oProj)) << "v -> o was not scaled";
-                const auto ref = m.model->blockForward(w, h, rope);
-                const double err = relativeError(m.model->blockForward(wt, h, rope), ref);
+                omni->applyToBlock(wt, BlockContext{m.model.get(), ctx.get(), h, 0, &grid}, record,
+                                   {});
+                EXPECT_FALSE(wt.at("input_layernorm").equal(w.at("input_layernorm")))
+                    << "the transform did nothing";
+                EXPECT_FALSE(wt.at("self_attn.o_proj").equal(w.at("self_attn.o_proj")))
+                    << "v -> o was not scaled";
+                const auto ref = m.model->blockForward(w, h, *ctx);
+                const double err = relativeError(m.model->blockForward(wt, h, *ctx), ref);
                 EXPECT_LT(err, 1e-4) << "block " << i;
                 EXPECT_EQ(record.values.at("steps"), double(epochs * kSamples));
-                ht = m.model->blockForward(wt, ht, rope);
+                ht = m.model->blockForward(wt, ht, *ctx);
                 h = ref;
             }
             const double err =
@@ -147,10 +150,10 @@ TEST(OmniQuant, LetFoldIsExactInFullPrecision)
 TEST(OmniQuant, TrainingBeatsRtnAtLowBits)
 {
     TestModel m(true);
-    const auto rope = m.model->rope(kSeq);
+    const auto ctx = m.model->context(kSeq);
     const auto h = outlierInputs(m.config.hiddenSize);
     const auto w = m.model->loadBlock(0);
-    const auto ref = m.model->blockForward(w, h, rope);
+    const auto ref = m.model->blockForward(w, h, *ctx);
     // Default (weight-only: clipping alone) and clipping with LET. On these outlier-heavy
     // inputs LET's scales help most: it must remove a fifth of RTN's error, clipping alone
     // (whose only freedom is the per-group range) at least 3% (measured: 1.1x and 1.7-2.1x).
@@ -159,7 +162,7 @@ TEST(OmniQuant, TrainingBeatsRtnAtLowBits)
             SCOPED_TRACE("W" + std::to_string(grid.bits) + " g" + std::to_string(grid.groupSize) +
                          (let ? " LET+LWC" : " LWC"));
             const double rtn =
-                meanSquaredError(m.model->blockForward(rtnBlock(w, grid), h, rope), ref);
+                meanSquaredError(m.model->blockForward(rtnBlock(w, grid), h, *ctx), ref);
             auto wt = m.model->loadBlock(0);
             TransformRecord record;
             int epochsReported = 0;
@@ -168,11 +171,11 @@ TEST(OmniQuant, TrainingBeatsRtnAtLowBits)
                 return true;
             };
             makeOmni(let ? nlohmann::json{{"let", true}} : nlohmann::json(nullptr))
-                ->applyToBlock(wt, BlockContext{m.model.get(), &rope, h, 0, &grid}, record,
+                ->applyToBlock(wt, BlockContext{m.model.get(), ctx.get(), h, 0, &grid}, record,
                                progress);
             // The transformed block, quantized by RTN as the pipeline's weight quantizer does.
             const double omni =
-                meanSquaredError(m.model->blockForward(rtnBlock(wt, grid), h, rope), ref);
+                meanSquaredError(m.model->blockForward(rtnBlock(wt, grid), h, *ctx), ref);
             const auto& v = record.values;
             std::printf("W%d g%lld block MSE: RTN %.4e, OmniQuant %.4e (%.1fx lower); loss rtn "
                         "%.4e initial %.4e final %.4e; epoch loss %.4e -> %.4e; gamma %.3f beta "
@@ -262,20 +265,20 @@ TEST(OmniQuant, RegisteredAndParametersValidated)
     test::expectPtqError([] { makeOmni({{"alpha", 1.5}}); }, "alpha", "[0, 1]");
 
     TestModel m(false);
-    const auto rope = m.model->rope(kSeq);
+    const auto ctx = m.model->context(kSeq);
     const auto h = m.model->embed(m.ids);
     auto omni = makeOmni({{"epochs", 2}});
     TransformRecord record;
     auto w = m.model->loadBlock(0);
     test::expectPtqError(
         [&] {
-            omni->applyToBlock(w, {m.model.get(), &rope, h, 0}, record, {});
+            omni->applyToBlock(w, {m.model.get(), ctx.get(), h, 0}, record, {});
         },
         "omniquant", "weight grid");
     const QuantGrid bad{4, false, 48, 1.0};
     test::expectPtqError(
         [&] {
-            omni->applyToBlock(w, {m.model.get(), &rope, h, 0, &bad}, record, {});
+            omni->applyToBlock(w, {m.model.get(), ctx.get(), h, 0, &bad}, record, {});
         },
         "omniquant", "block 0");
     const QuantGrid grid{4, false, 16, 1.0};
@@ -283,10 +286,10 @@ TEST(OmniQuant, RegisteredAndParametersValidated)
     nan[1][2][3] = NAN;
     test::expectPtqError(
         [&] {
-            omni->applyToBlock(w, {m.model.get(), &rope, nan, 0, &grid}, record, {});
+            omni->applyToBlock(w, {m.model.get(), ctx.get(), nan, 0, &grid}, record, {});
         },
         "block 0", "not finite");
-    EXPECT_THROW(omni->applyToBlock(w, {m.model.get(), &rope, h, 0, &grid}, record,
+    EXPECT_THROW(omni->applyToBlock(w, {m.model.get(), ctx.get(), h, 0, &grid}, record,
                                     [](const Progress&) { return false; }),
                  Cancelled);
 }
@@ -297,7 +300,7 @@ TEST(OmniQuant, BuiltinRecipeRunsEndToEnd)
     const ModelConfig c = tinyLlamaConfig(96, 64);
     test::TempDir dir("ptq-omniquant-e2e");
     writeLlamaCheckpoint(dir.path().string(), c, randomLlamaWeights(c, 5));
-    const LlamaModel model(Checkpoint::open(dir.path().string()));
+    const Model model(Checkpoint::open(dir.path().string()));
     const auto tokens = randomTokens(2000, int32_t(c.vocabSize), 3);
     const auto ids =
         torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.begin() + 64)).view({2, 32});

@@ -21,7 +21,7 @@
 #include "engine/quantize.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 
 #include <gtest/gtest.h>
 
@@ -49,20 +49,20 @@ ModelConfig outlierConfig()
 }
 
 // The blocks' total contribution to the residual stream, (N,C) float64.
-torch::Tensor residualUpdate(const LlamaModel& m, const torch::Tensor& ids)
+torch::Tensor residualUpdate(const Model& m, const torch::Tensor& ids)
 {
     const auto e = m.embed(ids);
-    const RopeTables rope = m.rope(ids.size(1));
+    const auto ctx = m.context(ids.size(1));
     auto h = e;
     for (int64_t i = 0; i < m.numBlocks(); ++i)
-        h = m.blockForward(m.loadBlock(i), h, rope);
+        h = m.blockForward(m.loadBlock(i), h, *ctx);
     return (h - e).reshape({-1, e.size(-1)}).to(torch::kDouble);
 }
 
-double updateError(const LlamaModel& fp, const QuantizeResult& q, const torch::Tensor& ids)
+double updateError(const Model& fp, const QuantizeResult& q, const torch::Tensor& ids)
 {
     torch::NoGradGuard noGrad;
-    const LlamaModel qm = q.model->model();
+    const Model qm = q.model->model();
     const auto all = torch::arange(fp.config().vocabSize).view({1, -1});
     const auto e = fp.embed(all)[0].to(torch::kDouble);  // (V,C)
     const auto eq = qm.embed(all)[0].to(torch::kDouble); // (V,C) = e Q
@@ -72,7 +72,7 @@ double updateError(const LlamaModel& fp, const QuantizeResult& q, const torch::T
     return ((ref - got).pow(2).sum() / ref.pow(2).sum()).item<double>();
 }
 
-QuantizeResult runW4A4(const LlamaModel& model, const std::vector<int32_t>& calib,
+QuantizeResult runW4A4(const Model& model, const std::vector<int32_t>& calib,
                        const std::string& recipe)
 {
     QuantizeConfig qc;
@@ -105,7 +105,7 @@ TEST(Outliers, W4A4OrdersQuarotBelowSmoothQuantBelowRtn)
             }
     }
     writeLlamaCheckpoint(dir.path(), config, weights);
-    const LlamaModel model(Checkpoint::open(dir.path()));
+    const Model model(Checkpoint::open(dir.path()));
     const auto calib = randomTokens(4000, int32_t(config.vocabSize), 5);
     const auto evalTokens = randomTokens(128, int32_t(config.vocabSize), 6);
     const auto ids =
@@ -132,7 +132,7 @@ TEST(Outliers, W4A4OrdersQuarotBelowSmoothQuantBelowRtn)
     // to it, since after fusion the outlier model's weights equal the plain model's.
     TempDir plainDir("outliers-plain");
     writeLlamaCheckpoint(plainDir.path(), config, randomLlamaWeights(config, 11));
-    const LlamaModel plain(Checkpoint::open(plainDir.path()));
+    const Model plain(Checkpoint::open(plainDir.path()));
     const double plainRtn = updateError(plain, runW4A4(plain, calib, "rtn"), ids);
     std::printf("W4A4 relative error of the residual updates without outliers: RTN %.4g\n",
                 plainRtn);

@@ -7,7 +7,7 @@
 #include "eval/perplexity.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_writer.h"
 #include "util/error.h"
@@ -59,13 +59,13 @@ protected:
     {
         m_config = tinyConfig();
         writeLlamaCheckpoint(m_dir.path(), m_config, testWeights(m_config, 21));
-        m_model = std::make_unique<LlamaModel>(Checkpoint::open(m_dir.path()));
+        m_model = std::make_unique<Model>(Checkpoint::open(m_dir.path()));
         m_tokens = randomTokens(200, int32_t(m_config.vocabSize), 4);
     }
 
     TempDir m_dir{"ppl"};
     ModelConfig m_config;
-    std::unique_ptr<LlamaModel> m_model;
+    std::unique_ptr<Model> m_model;
     std::vector<int32_t> m_tokens;
 };
 
@@ -215,7 +215,7 @@ TEST(Perplexity, ZeroModelIsUniform)
     for (auto& [name, t] : w)
         t.zero_();
     writeLlamaCheckpoint(dir.path(), c, w);
-    LlamaModel model(Checkpoint::open(dir.path()));
+    Model model(Checkpoint::open(dir.path()));
     PerplexityConfig cfg;
     cfg.seqlen = 10;
     const auto r = evaluatePerplexity(model, randomTokens(50, 100, 2), cfg);
@@ -229,7 +229,7 @@ TEST(Perplexity, NonFiniteLogitsAreAnError)
     auto w = randomLlamaWeights(c, 1);
     w["lm_head.weight"][3][5] = std::numeric_limits<float>::quiet_NaN();
     writeLlamaCheckpoint(dir.path(), c, w);
-    LlamaModel model(Checkpoint::open(dir.path()));
+    Model model(Checkpoint::open(dir.path()));
     PerplexityConfig cfg;
     cfg.seqlen = 10;
     expectErrorNaming([&] { evaluatePerplexity(model, randomTokens(50, 100, 2), cfg); }, "NaN");

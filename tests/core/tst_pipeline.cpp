@@ -10,7 +10,7 @@
 #include "eval/perplexity.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "quant/act_quant.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
@@ -56,7 +56,7 @@ protected:
     {
         m_config = tinyConfig();
         writeLlamaCheckpoint(m_dir.path(), m_config, randomLlamaWeights(m_config, 5));
-        m_model = std::make_unique<LlamaModel>(Checkpoint::open(m_dir.path()));
+        m_model = std::make_unique<Model>(Checkpoint::open(m_dir.path()));
         m_tokens = randomTokens(2000, int32_t(m_config.vocabSize), 3);
         m_ids = torch::tensor(std::vector<int64_t>(m_tokens.begin(), m_tokens.begin() + 48))
                     .view({2, 24});
@@ -64,7 +64,7 @@ protected:
 
     TempDir m_dir{"pipeline"};
     ModelConfig m_config;
-    std::unique_ptr<LlamaModel> m_model;
+    std::unique_ptr<Model> m_model;
     std::vector<int32_t> m_tokens;
     torch::Tensor m_ids;
 };
@@ -130,7 +130,7 @@ TEST_F(PipelineTest, OverlayModelMatchesAHandDequantization)
     const auto r = quantizeModel(*m_model, m_tokens, config("gptq", bits, group));
     const auto& qm = *r.model;
     auto h = m_model->embed(m_ids);
-    const auto rope = m_model->rope(m_ids.size(1));
+    const auto ctx = m_model->context(m_ids.size(1));
     for (int64_t i = 0; i < qm.numBlocks(); ++i) {
         BlockWeights w = m_model->loadBlock(i); // norms from the checkpoint
         for (auto& [name, ptr] : w.linears()) {
@@ -153,7 +153,7 @@ TEST_F(PipelineTest, OverlayModelMatchesAHandDequantization)
                 }
             *ptr = wq.to(torch::kFloat);
         }
-        h = m_model->blockForward(w, h, rope);
+        h = m_model->blockForward(w, h, *ctx);
     }
     const auto manual = m_model->lmHead(m_model->finalNorm(h));
     const auto overlay = qm.model().forward(m_ids);
@@ -178,7 +178,7 @@ TEST(PipelineTrained, GptqBeatsRtnOnTheTrainedTinyModel)
     const std::string text = std::string(PTQ_SOURCE_DIR) + "/resources/data/sample_text.txt";
     if (!std::filesystem::exists(dir + "/model.safetensors") || !std::filesystem::exists(text))
         GTEST_SKIP() << "trained model " << dir << " not present; skipping";
-    LlamaModel model(Checkpoint::open(dir));
+    Model model(Checkpoint::open(dir));
     const auto tokens = tokenizeTextFile(Tokenizer::fromDir(dir), text);
     for (int bits : {4, 3}) {
         auto rc = config("rtn", bits, 0), gc = config("gptq", bits, 0);
@@ -213,7 +213,7 @@ TEST_F(PipelineTest, IdentityHooksChangeNothing)
     // The observer sees each linear once per call, with the linear's input width.
     std::map<std::string, int64_t> seen;
     m_model->blockForward(
-        m_model->loadBlock(0), m_model->embed(m_ids), m_model->rope(24),
+        m_model->loadBlock(0), m_model->embed(m_ids), *m_model->context(24),
         [&](const std::string& name, const torch::Tensor& x) { seen[name] = x.size(-1); });
     ASSERT_EQ(seen.size(), 7u);
     EXPECT_EQ(seen["mlp.down_proj"], m_config.intermediateSize);
@@ -229,12 +229,13 @@ TEST_F(PipelineTest, OrthogonalRotationsKeepTheFunction)
     };
     const auto plain = m_model->forward(m_ids);
     auto rt = std::make_shared<BlockRuntime>();
-    rt->downInputRotation = orthogonal(m_config.intermediateSize, 1);
+    rt->inputRotations["mlp.down_proj"] = orthogonal(m_config.intermediateSize, 1);
     rt->headRotation = orthogonal(m_config.headDim, 2);
     auto overlay = std::make_shared<WeightOverlay>();
     overlay->block = [this, rt](int64_t i) {
         auto w = m_model->loadBlock(i);
-        w.downProj = torch::matmul(w.downProj, rt->downInputRotation); // W' = W R
+        w.at("mlp.down_proj") = torch::matmul(w.at("mlp.down_proj"),
+                                              rt->inputRotation("mlp.down_proj")); // W' = W R
         w.runtime = rt;
         return w;
     };
@@ -316,7 +317,7 @@ TEST_F(PipelineTest, NanWeightIsReportedByName)
     weights["model.layers.1.mlp.up_proj.weight"][3][5] = NAN;
     TempDir dir("pipeline-nan");
     writeLlamaCheckpoint(dir.path(), m_config, weights);
-    LlamaModel model(Checkpoint::open(dir.path()));
+    Model model(Checkpoint::open(dir.path()));
     for (const char* method : {"rtn", "gptq"}) {
         try {
             quantizeModel(model, m_tokens, config(method, 4, 0));

@@ -6,7 +6,7 @@
 #include "test_files.h"
 
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "quant/gptq.h"
 #include "quant/grid.h"
 #include "quant/hadamard.h"
@@ -119,10 +119,13 @@ torch::Tensor referenceBlock(const ModelConfig& c, const BlockWeights& w, torch:
 {
     const int64_t t = h.size(0), heads = c.numHeads, kv = c.numKvHeads, d = c.headDim;
     const BlockRuntime* rt = w.runtime.get();
-    auto x = rms(h, w.inputNorm, c.rmsNormEps);
-    auto q = rope64(linear64(x, w.qProj, w.qBias).view({t, heads, d}), c);
-    auto k = rope64(linear64(x, w.kProj, w.kBias).view({t, kv, d}), c);
-    auto v = linear64(x, w.vProj, w.vBias).view({t, kv, d});
+    auto x = rms(h, w.at("input_layernorm"), c.rmsNormEps);
+    auto q = rope64(
+        linear64(x, w.at("self_attn.q_proj"), w.get("self_attn.q_proj.bias")).view({t, heads, d}),
+        c);
+    auto k = rope64(
+        linear64(x, w.at("self_attn.k_proj"), w.get("self_attn.k_proj.bias")).view({t, kv, d}), c);
+    auto v = linear64(x, w.at("self_attn.v_proj"), w.get("self_attn.v_proj.bias")).view({t, kv, d});
     if (rt && rt->headRotation.defined()) {
         q = torch::matmul(q, d64(rt->headRotation));
         k = torch::matmul(k, d64(rt->headRotation));
@@ -133,12 +136,12 @@ torch::Tensor referenceBlock(const ModelConfig& c, const BlockWeights& w, torch:
     const auto mask = torch::ones({t, t}, torch::kBool).triu(1);
     scores = scores.masked_fill(mask, -INFINITY).softmax(-1);
     const auto attn = torch::einsum("hij,jhd->ihd", {scores, v}).reshape({t, heads * d});
-    h = h + linear64(attn, w.oProj);
-    x = rms(h, w.postNorm, c.rmsNormEps);
-    auto z = torch::silu(linear64(x, w.gateProj)) * linear64(x, w.upProj);
-    if (rt && rt->downInputRotation.defined())
-        z = torch::matmul(z, d64(rt->downInputRotation));
-    return h + linear64(z, w.downProj);
+    h = h + linear64(attn, w.at("self_attn.o_proj"));
+    x = rms(h, w.at("post_attention_layernorm"), c.rmsNormEps);
+    auto z = torch::silu(linear64(x, w.at("mlp.gate_proj"))) * linear64(x, w.at("mlp.up_proj"));
+    if (rt && rt->inputRotation("mlp.down_proj").defined())
+        z = torch::matmul(z, d64(rt->inputRotation("mlp.down_proj")));
+    return h + linear64(z, w.at("mlp.down_proj"));
 }
 
 torch::Tensor referenceLogits(const ModelConfig& c, const HeadTensors& head,
@@ -163,7 +166,7 @@ struct Rotated {
     std::vector<TransformRecord> records;
 };
 
-HeadTensors loadHead(const LlamaModel& model)
+HeadTensors loadHead(const Model& model)
 {
     const auto& c = model.config();
     HeadTensors head;
@@ -174,12 +177,12 @@ HeadTensors loadHead(const LlamaModel& model)
     return head;
 }
 
-Rotated applyQuarot(const LlamaModel& model, const nlohmann::json& params, uint64_t seed)
+Rotated applyQuarot(const Model& model, const nlohmann::json& params, uint64_t seed)
 {
     auto transform = findBlockTransform("quarot").make(params);
     Rotated r;
     r.head = loadHead(model);
-    transform->prepareHead(r.head, model.config(), seed);
+    transform->prepareHead(r.head, model, seed);
     for (int64_t i = 0; i < model.numBlocks(); ++i) {
         auto w = model.loadBlock(i);
         BlockContext ctx;
@@ -196,14 +199,14 @@ Rotated applyQuarot(const LlamaModel& model, const nlohmann::json& params, uint6
 struct Fixture {
     ModelConfig config;
     TempDir dir{"rotation"};
-    std::unique_ptr<LlamaModel> model;
+    std::unique_ptr<Model> model;
     std::vector<int64_t> ids;
     torch::Tensor original; // (T, V) float64 logits from the plain float64 reference
 
     explicit Fixture(const ModelConfig& c) : config(c)
     {
         writeLlamaCheckpoint(dir.path(), c, testWeights(c, 11));
-        model = std::make_unique<LlamaModel>(Checkpoint::open(dir.path()));
+        model = std::make_unique<Model>(Checkpoint::open(dir.path()));
         ids = someIds(12, c.vocabSize);
         original = rowsToTensor(
             refSequenceLogits(c, readWeightsAsDouble(dir.path() + "/model.safetensors"), ids));
@@ -227,15 +230,19 @@ void expectExactQuarot(const ModelConfig& c, const nlohmann::json& params)
     EXPECT_LT(err, kExactTolerance);
     // The online rotation matters: without it (hooks ignored) the logits are far off, so the
     // comparison above does test the runtime path.
-    if (r.blocks[0].runtime->downInputRotation.defined()) {
+    if (r.blocks[0].runtime->inputRotation("mlp.down_proj").defined()) {
         auto noHooks = r.blocks;
         for (auto& w : noHooks)
             w.runtime.reset();
         EXPECT_GT(relError(referenceLogits(c, r.head, noHooks, f.ids), f.original), 1e-2);
     }
     // The rotation did something: weights and embeddings moved, norms became plain.
-    EXPECT_GT((r.blocks[0].qProj - plain[0].qProj).abs().max().item<double>(), 1e-3);
-    EXPECT_TRUE(torch::equal(r.blocks[0].inputNorm, torch::ones({c.hiddenSize})));
+    EXPECT_GT((r.blocks[0].at("self_attn.q_proj") - plain[0].at("self_attn.q_proj"))
+                  .abs()
+                  .max()
+                  .item<double>(),
+              1e-3);
+    EXPECT_TRUE(torch::equal(r.blocks[0].at("input_layernorm"), torch::ones({c.hiddenSize})));
     EXPECT_TRUE(torch::equal(r.head.finalNorm, torch::ones({c.hiddenSize})));
     ASSERT_TRUE(r.blocks[0].runtime);
 }
@@ -248,7 +255,7 @@ bool llamaHasRotationHooks()
     std::stringstream text;
     text << in.rdbuf();
     const auto s = text.str();
-    return s.find("downInputRotation") != std::string::npos &&
+    return s.find("inputRotation(") != std::string::npos &&
            s.find("headRotation") != std::string::npos;
 }
 
@@ -280,7 +287,7 @@ TEST(Quarot, RuntimeHooksAndPriorRuntimeKept)
     Fixture f(llamaGqa());
     auto transform = QuarotTransform(QuarotParams::fromJson(nlohmann::json::object()));
     HeadTensors head = loadHead(*f.model);
-    transform.prepareHead(head, f.config, 9);
+    transform.prepareHead(head, *f.model, 9);
     auto w = f.model->loadBlock(0);
     auto prior = std::make_shared<BlockRuntime>();
     prior->keyCache = [](const torch::Tensor& k) { return k; };
@@ -290,7 +297,8 @@ TEST(Quarot, RuntimeHooksAndPriorRuntimeKept)
     TransformRecord record;
     transform.applyToBlock(w, ctx, record, {});
     EXPECT_TRUE(w.runtime->keyCache);
-    EXPECT_TRUE(torch::equal(w.runtime->downInputRotation, transform.mlpRotation()));
+    EXPECT_TRUE(torch::equal(w.runtime->inputRotation("mlp.down_proj"),
+                             transform.onlineRotation("mlp.down_proj")));
     EXPECT_TRUE(torch::equal(w.runtime->headRotation, transform.headRotation()));
     EXPECT_EQ(record.transform, "quarot");
     EXPECT_EQ(record.block, 0);
@@ -320,9 +328,10 @@ TEST(Quarot, ParametersAndErrors)
     test::expectPtqError([&] { t.applyToBlock(w, ctx, record, {}); }, "quarot", "prepareHead");
 }
 
-// The production path: LlamaModel::blockForward running the rotated blocks with their runtime
-// hooks. Enabled once core/model/llama.cpp implements downInputRotation and headRotation.
-TEST(Quarot, ExactThroughLlamaModelBlockForward)
+// The production path: Model::blockForward (the LLaMA architecture's block forward) running the
+// rotated blocks with their runtime hooks. Enabled once core/model/llama.cpp implements the
+// input rotations and headRotation.
+TEST(Quarot, ExactThroughModelBlockForward)
 {
     if (!llamaHasRotationHooks())
         GTEST_SKIP() << "core/model/llama.cpp does not implement the rotation hooks yet";
@@ -330,9 +339,9 @@ TEST(Quarot, ExactThroughLlamaModelBlockForward)
         Fixture f(c);
         const auto r = applyQuarot(*f.model, nlohmann::json::object(), 5);
         auto h = r.head.embedding.index_select(0, torch::tensor(f.ids)).unsqueeze(0);
-        const auto tables = f.model->rope(int64_t(f.ids.size()));
+        const auto ctx = f.model->context(int64_t(f.ids.size()));
         for (const auto& w : r.blocks)
-            h = f.model->blockForward(w, h, tables);
+            h = f.model->blockForward(w, h, *ctx);
         const auto logits = linear64(rms(d64(h[0]), r.head.finalNorm, c.rmsNormEps), r.head.lmHead);
         const double err = relError(logits, f.original);
         std::printf("[quarot blockForward %s] rel. error: %.3g\n", c.modelType.c_str(), err);

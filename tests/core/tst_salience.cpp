@@ -4,8 +4,8 @@
 #include "core/test_files.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
 #include "model/llama_ops.h"
+#include "model/model.h"
 #include "quant/awq.h"
 #include "quant/block_activations.h"
 #include "quant/registry.h"
@@ -44,7 +44,7 @@ ModelConfig smallConfig(bool gqa)
 struct TestModel {
     test::TempDir dir{"ptq-salience"};
     ModelConfig config;
-    std::unique_ptr<LlamaModel> model;
+    std::unique_ptr<Model> model;
     torch::Tensor ids;
 
     TestModel(bool gqa, bool outliers, bool bias = false)
@@ -62,7 +62,7 @@ struct TestModel {
                 post[ch] = post[ch] * 20.0;
         }
         writeLlamaCheckpoint(dir.path().string(), config, w);
-        model = std::make_unique<LlamaModel>(Checkpoint::open(dir.path().string()));
+        model = std::make_unique<Model>(Checkpoint::open(dir.path().string()));
         torch::manual_seed(5);
         ids = torch::randint(0, config.vocabSize, {kBatch, kSeq}, torch::kLong);
     }
@@ -99,34 +99,43 @@ torch::Tensor actQuant8(const torch::Tensor& x)
 torch::Tensor w8a8Block(const ModelConfig& c, const BlockWeights& w, const torch::Tensor& h,
                         const RopeTables& rope)
 {
-    auto x = actQuant8(llama::rmsNorm(h, w.inputNorm, c.rmsNormEps));
-    auto h1 = h + torch::linear(actQuant8(attentionMix(c, w, x, rope)), w.oProj);
-    auto x2 = actQuant8(llama::rmsNorm(h1, w.postNorm, c.rmsNormEps));
-    auto act = torch::silu(torch::linear(x2, w.gateProj)) * torch::linear(x2, w.upProj);
-    return h1 + torch::linear(actQuant8(act), w.downProj);
+    auto x = actQuant8(llama::rmsNorm(h, w.at("input_layernorm"), c.rmsNormEps));
+    const auto qBias = w.get("self_attn.q_proj.bias"), kBias = w.get("self_attn.k_proj.bias"),
+               vBias = w.get("self_attn.v_proj.bias");
+    const auto mix =
+        llama::causalAttention(c,
+                               {w.at("self_attn.q_proj"), qBias, w.at("self_attn.k_proj"), kBias,
+                                w.at("self_attn.v_proj"), vBias},
+                               x, rope); // (B,T,H*D): o_proj's input
+    auto h1 = h + torch::linear(actQuant8(mix), w.at("self_attn.o_proj"));
+    auto x2 = actQuant8(llama::rmsNorm(h1, w.at("post_attention_layernorm"), c.rmsNormEps));
+    auto act = torch::silu(torch::linear(x2, w.at("mlp.gate_proj"))) *
+               torch::linear(x2, w.at("mlp.up_proj"));
+    return h1 + torch::linear(actQuant8(act), w.at("mlp.down_proj"));
 }
 
 // Runs every block through `transform` on the full-precision trajectory and checks each
 // transformed block against the original, then the logits end to end.
 void checkExact(const TestModel& m, BlockTransform& transform)
 {
-    const auto rope = m.model->rope(kSeq);
+    const auto ctx = m.model->context(kSeq);
     auto h = m.model->embed(m.ids);
     auto ht = h.clone();
     for (int64_t i = 0; i < m.config.numLayers; ++i) {
         const auto w = m.model->loadBlock(i);
         auto wt = m.model->loadBlock(i);
         TransformRecord record;
-        transform.applyToBlock(wt, BlockContext{m.model.get(), &rope, h, 0}, record, {});
-        EXPECT_FALSE(wt.inputNorm.equal(w.inputNorm)) << "the transform did nothing";
-        const auto ref = m.model->blockForward(w, h, rope);
+        transform.applyToBlock(wt, BlockContext{m.model.get(), ctx.get(), h, 0}, record, {});
+        EXPECT_FALSE(wt.at("input_layernorm").equal(w.at("input_layernorm")))
+            << "the transform did nothing";
+        const auto ref = m.model->blockForward(w, h, *ctx);
         // fp32 rounding of the rescaled products (scales up to ~1e2) stays near 1e-6
         // relative; a wrong fold (axis, bias, head layout) gives errors of order 1.
-        const double err = relativeError(m.model->blockForward(wt, h, rope), ref);
+        const double err = relativeError(m.model->blockForward(wt, h, *ctx), ref);
         std::printf("%s block %lld: relative output change %.2e\n", transform.name().c_str(),
                     static_cast<long long>(i), err);
         EXPECT_LT(err, 1e-4) << "block " << i;
-        ht = m.model->blockForward(wt, ht, rope);
+        ht = m.model->blockForward(wt, ht, *ctx);
         h = ref;
     }
     const auto logits = m.model->lmHead(m.model->finalNorm(ht));
@@ -140,21 +149,24 @@ void checkExact(const TestModel& m, BlockTransform& transform)
 TEST(BlockActivations, MatchesBlockForwardAndStatistics)
 {
     TestModel m(true, true, true);
-    const auto rope = m.model->rope(kSeq);
+    const auto ctx = m.model->context(kSeq);
     const auto h = m.model->embed(m.ids);
     const auto w = m.model->loadBlock(0);
-    const auto acts = collectBlockActivations(m.config, w, h, rope, 40);
-    // Two fp32 implementations of the same block: only summation order differs.
-    EXPECT_LT(relativeError(acts.output, m.model->blockForward(w, h, rope)), 1e-5);
+    const auto acts = collectBlockActivations(*m.model, w, h, *ctx, 40);
+    // The architecture's fp32 forward, with an observer attached: only summation order may
+    // differ.
+    EXPECT_LT(relativeError(acts.output, m.model->blockForward(w, h, *ctx)), 1e-5);
     // 128 tokens, at most 40 rows: stride 4 gives 32 rows, tokens 0, 4, 8, ...
-    const auto x = llama::rmsNorm(h, w.inputNorm, m.config.rmsNormEps).reshape({-1, 64});
-    ASSERT_EQ(acts.attnInput.rows.size(0), 32);
-    EXPECT_TRUE(acts.attnInput.rows.allclose(x.slice(0, 0, 128, 4)));
-    EXPECT_TRUE(acts.attnInput.absMax.allclose(std::get<0>(x.abs().max(0))));
-    EXPECT_TRUE(acts.attnInput.absMean.allclose(x.abs().mean(0), 1e-5, 1e-7));
-    EXPECT_EQ(acts.attnSequences.size(0), 1); // 40 / 32 tokens: one whole sequence
-    EXPECT_EQ(acts.downInput.rows.size(1), m.config.intermediateSize);
-    test::expectPtqError([&] { collectBlockActivations(m.config, w, h.narrow(2, 0, 8), rope, 8); },
+    const auto x =
+        llama::rmsNorm(h, w.at("input_layernorm"), m.config.rmsNormEps).reshape({-1, 64});
+    const auto& attnInput = acts.at("self_attn.q_proj"); // q/k/v's input
+    ASSERT_EQ(attnInput.rows.size(0), 32);
+    EXPECT_TRUE(attnInput.rows.allclose(x.slice(0, 0, 128, 4)));
+    EXPECT_TRUE(attnInput.absMax.allclose(std::get<0>(x.abs().max(0))));
+    EXPECT_TRUE(attnInput.absMean.allclose(x.abs().mean(0), 1e-5, 1e-7));
+    EXPECT_EQ(attnInput.sequences.size(0), 1); // 40 / 32 tokens: one whole sequence
+    EXPECT_EQ(acts.at("mlp.down_proj").rows.size(1), m.config.intermediateSize);
+    test::expectPtqError([&] { collectBlockActivations(*m.model, w, h.narrow(2, 0, 8), *ctx, 8); },
                          "block activations", "calibration inputs");
 }
 
@@ -181,17 +193,17 @@ TEST(SmoothQuant, IsExactInFullPrecision)
 TEST(Awq, ChosenScalesLowerTheW4Error)
 {
     TestModel m(false, true);
-    const auto rope = m.model->rope(kSeq);
+    const auto ctx = m.model->context(kSeq);
     const auto h = m.model->embed(m.ids);
     const QuantGrid grid{4, false, 32, 1.0};
     const auto w = m.model->loadBlock(0);
-    const auto ref = m.model->blockForward(w, h, rope);
-    const double plain = meanSquaredError(m.model->blockForward(rtnBlock(w, grid), h, rope), ref);
+    const auto ref = m.model->blockForward(w, h, *ctx);
+    const double plain = meanSquaredError(m.model->blockForward(rtnBlock(w, grid), h, *ctx), ref);
 
     auto scaled = m.model->loadBlock(0);
     TransformRecord record;
     makeTransform("awq", {{"clip", false}, {"groupSize", 32}})
-        ->applyToBlock(scaled, BlockContext{m.model.get(), &rope, h, 0}, record, {});
+        ->applyToBlock(scaled, BlockContext{m.model.get(), ctx.get(), h, 0}, record, {});
     for (const char* g : {"attn_qkv", "v_o", "mlp_gate_up", "up_down"}) {
         const std::string group = g;
         ASSERT_TRUE(record.values.count(group + ".alpha")) << group;
@@ -203,14 +215,14 @@ TEST(Awq, ChosenScalesLowerTheW4Error)
     }
     EXPECT_GT(record.values["attn_qkv.alpha"], 0.0); // the outlier channels are found
     const double awq =
-        meanSquaredError(m.model->blockForward(rtnBlock(scaled, grid), h, rope), ref);
+        meanSquaredError(m.model->blockForward(rtnBlock(scaled, grid), h, *ctx), ref);
 
     auto clipped = m.model->loadBlock(0);
     TransformRecord clipRecord;
     makeTransform("awq", {{"groupSize", 32}})
-        ->applyToBlock(clipped, BlockContext{m.model.get(), &rope, h, 0}, clipRecord, {});
+        ->applyToBlock(clipped, BlockContext{m.model.get(), ctx.get(), h, 0}, clipRecord, {});
     const double awqClip =
-        meanSquaredError(m.model->blockForward(rtnBlock(clipped, grid), h, rope), ref);
+        meanSquaredError(m.model->blockForward(rtnBlock(clipped, grid), h, *ctx), ref);
     std::printf("W4 g32 RTN block output MSE: plain %.3e, AWQ scaling %.3e (%.1fx lower), "
                 "AWQ scaling+clip %.3e (%.1fx lower)\n",
                 plain, awq, plain / awq, awqClip, plain / awqClip);
@@ -218,11 +230,11 @@ TEST(Awq, ChosenScalesLowerTheW4Error)
     EXPECT_LE(awqClip, awq * 1.05);
 
     // Clipping leaves q/k alone and only ever shrinks the other weights' magnitudes.
-    EXPECT_TRUE(clipped.qProj.equal(scaled.qProj));
-    EXPECT_TRUE(clipped.kProj.equal(scaled.kProj));
-    for (const auto& [name, t] : {std::pair{"self_attn.v_proj", &BlockWeights::vProj},
-                                  {"mlp.down_proj", &BlockWeights::downProj}}) {
-        EXPECT_TRUE(((clipped.*t).abs() <= (scaled.*t).abs() + 1e-7).all().item<bool>()) << name;
+    EXPECT_TRUE(clipped.at("self_attn.q_proj").equal(scaled.at("self_attn.q_proj")));
+    EXPECT_TRUE(clipped.at("self_attn.k_proj").equal(scaled.at("self_attn.k_proj")));
+    for (const char* name : {"self_attn.v_proj", "mlp.down_proj"}) {
+        EXPECT_TRUE((clipped.at(name).abs() <= scaled.at(name).abs() + 1e-7).all().item<bool>())
+            << name;
         const double shrink = clipRecord.values.at(std::string("clip.") + name + ".mean_shrink");
         EXPECT_GT(shrink, 0.5);
         EXPECT_LE(shrink, 1.0);
@@ -232,17 +244,18 @@ TEST(Awq, ChosenScalesLowerTheW4Error)
 TEST(SmoothQuant, LowersTheW8A8Error)
 {
     TestModel m(false, true);
-    const auto rope = m.model->rope(kSeq);
+    const auto ctx = m.model->context(kSeq);
+    const auto rope = llama::ropeTables(m.config, kSeq);
     const auto h = m.model->embed(m.ids);
     const QuantGrid w8{8, true, 0, 1.0}; // per-channel symmetric W8
     const auto w = m.model->loadBlock(0);
-    const auto ref = m.model->blockForward(w, h, rope);
+    const auto ref = m.model->blockForward(w, h, *ctx);
     const double plain = meanSquaredError(w8a8Block(m.config, rtnBlock(w, w8), h, rope), ref);
 
     auto smoothed = m.model->loadBlock(0);
     TransformRecord record;
     makeTransform("smoothquant", {{"alpha", 0.5}})
-        ->applyToBlock(smoothed, BlockContext{m.model.get(), &rope, h, 0}, record, {});
+        ->applyToBlock(smoothed, BlockContext{m.model.get(), ctx.get(), h, 0}, record, {});
     const double sq = meanSquaredError(w8a8Block(m.config, rtnBlock(smoothed, w8), h, rope), ref);
     std::printf("W8A8 block output MSE: plain %.3e, SmoothQuant %.3e (%.1fx lower); "
                 "q/k/v input max/median %.1f -> %.1f\n",
@@ -278,13 +291,13 @@ TEST(Salience, RegisteredAndParametersValidated)
 
     // A group size that does not divide the linears' inputs is reported before any work.
     TestModel m(false, false);
-    const auto rope = m.model->rope(kSeq);
+    const auto ctx = m.model->context(kSeq);
     auto w = m.model->loadBlock(0);
     TransformRecord record;
     auto awq = makeTransform("awq", {{"groupSize", 48}});
     test::expectPtqError(
         [&] {
-            awq->applyToBlock(w, BlockContext{m.model.get(), &rope, m.model->embed(m.ids), 0},
+            awq->applyToBlock(w, BlockContext{m.model.get(), ctx.get(), m.model->embed(m.ids), 0},
                               record, {});
         },
         "awq", "block 0");

@@ -14,7 +14,7 @@
 #include "eval/zeroshot.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "store/results_store.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_writer.h"
@@ -261,7 +261,7 @@ TEST_F(SweepTest, RunsAllThenSkipsAllAndMatchesDirectCalls)
     ASSERT_TRUE(rec.has_value());
     const MetricMap metrics = metricMap(*rec);
     setEngineThreads(1);
-    LlamaModel model(Checkpoint::open(m_dir.file("tiny")));
+    Model model(Checkpoint::open(m_dir.file("tiny")));
     const Tokenizer tok = Tokenizer::fromDir(m_dir.file("tiny"));
     QuantizeConfig qc;
     qc.recipe = p.request.recipe;

@@ -9,7 +9,7 @@
 #include "family/default_model.h"
 #include "family/task_gen.h"
 #include "model/checkpoint.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -271,7 +271,7 @@ TEST(TaskGen, RealCorpus)
     // examples of both tasks. Only printed: a bigram model need not beat chance here.
     writeSplits(docs, dir.file("splits"));
     writeDefaultModel(dir.file("model"), {dir.file("splits") + "/train.txt"});
-    const LlamaModel model(Checkpoint::open(dir.file("model")));
+    const Model model(Checkpoint::open(dir.file("model")));
     const Tokenizer tokenizer = Tokenizer::fromDir(dir.file("model"));
     ZeroShotConfig eval;
     eval.maxExamples = 40;

@@ -1,4 +1,4 @@
-// The trainer: the training module computes exactly what LlamaModel evaluates from the saved
+// The trainer: the training module computes exactly what Model evaluates from the saved
 // folder; training on real text lowers the loss; a cancelled-and-resumed run reproduces an
 // uninterrupted one bit for bit on one thread; bad inputs fail with ptq::Error naming the
 // file; the learning-rate schedule matches its formula.
@@ -10,7 +10,7 @@
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_writer.h"
 #include "util/error.h"
@@ -99,8 +99,9 @@ double maxRelativeError(const torch::Tensor& a, const torch::Tensor& b)
 
 } // namespace
 
-// The training module and LlamaModel share llama_ops; what differs is the attention code
-// (unchunked here) and bias addition. Both run the same fp32 operations in the same order,
+// The training module runs the architecture's block forward in its autograd mode, Model its
+// inference mode; what differs is the attention code (unchunked in the autograd mode, from
+// llama_ops) and bias addition. Both run the same fp32 operations in the same order,
 // so any difference is summation-order rounding (~1e-7 relative); 1e-5 is the guarantee the
 // trainer promises, far below what a semantic slip (RoPE layout, GQA mapping, mask) causes.
 TEST(Trainer, ForwardEqualsInferenceOnSavedCheckpoint)
@@ -123,7 +124,7 @@ TEST(Trainer, ForwardEqualsInferenceOnSavedCheckpoint)
             }
             const std::string folder = dir.file("model");
             ptq::writeLlamaCheckpoint(folder, c, model.stateDict());
-            LlamaModel reference(Checkpoint::open(folder));
+            Model reference(Checkpoint::open(folder));
             auto gen = at::detail::createCPUGenerator(5);
             auto ids = torch::randint(0, c.vocabSize, {3, 40}, gen, torch::kLong);
             torch::Tensor trained;
@@ -183,14 +184,14 @@ TEST(Trainer, LossDecreasesOnRealText)
     EXPECT_LT(r.valid.back().loss, 0.8 * r.steps.front().loss);
     EXPECT_DOUBLE_EQ(r.validPerplexity, std::exp(r.valid.back().loss));
 
-    // The output folder is a model LlamaModel evaluates, with its tokenizer beside it.
+    // The output folder is a model that Model evaluates, with its tokenizer beside it.
     namespace fs = std::filesystem;
     for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "train_log.csv",
                           "valid_log.csv", "train_state/state.json",
                           "train_state/state.safetensors", "train.tokens", "valid.tokens"})
         EXPECT_TRUE(fs::exists(fs::path(config.outDir) / f)) << f;
     EXPECT_EQ(Tokenizer::fromDir(config.outDir).vocabSize(), corpus.vocab);
-    LlamaModel saved(Checkpoint::open(config.outDir));
+    Model saved(Checkpoint::open(config.outDir));
     EXPECT_EQ(saved.config().vocabSize, corpus.vocab);
 }
 

@@ -8,7 +8,7 @@
 #include "eval/zeroshot.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_writer.h"
-#include "model/llama.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_writer.h"
 #include "util/error.h"
@@ -91,14 +91,14 @@ protected:
         m_config = tinyConfig();
         writeLlamaCheckpoint(m_dir.path(), m_config, ptq::testing::testWeights(m_config, 33));
         writeSentencePieceTokenizer(m_dir.path(), {});
-        m_model = std::make_unique<LlamaModel>(Checkpoint::open(m_dir.path()));
+        m_model = std::make_unique<Model>(Checkpoint::open(m_dir.path()));
         m_tokenizer = std::make_unique<Tokenizer>(Tokenizer::fromDir(m_dir.path()));
         m_weights = ptq::testing::readWeightsAsDouble(m_dir.sub("model.safetensors"));
     }
 
     ptq::testing::TempDir m_dir{"zeroshot"};
     ModelConfig m_config;
-    std::unique_ptr<LlamaModel> m_model;
+    std::unique_ptr<Model> m_model;
     std::unique_ptr<Tokenizer> m_tokenizer;
     RefWeights m_weights;
 };
