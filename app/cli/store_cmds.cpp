@@ -1,5 +1,6 @@
 // ptqbench runs list|show|interrupt and ptqbench merge: reading and combining results stores.
 
+#include "analysis/export.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "store/results_store.h"
@@ -159,19 +160,7 @@ int64_t parseRunId(const std::string& s)
 
 json layersJson(const ResultsStore& store, int64_t id)
 {
-    json layers = json::array();
-    for (const auto& l : store.layerErrors(id))
-        layers.push_back({{"block", l.block},
-                          {"layer", l.layer},
-                          {"bits", l.bits},
-                          {"group_size", l.groupSize},
-                          {"rel_weight_error", l.relWeightError},
-                          {"output_error", l.outputError},
-                          {"method_loss", l.methodLoss},
-                          {"max_abs_error", l.maxAbsError},
-                          {"bytes", l.bytes},
-                          {"seconds", l.seconds}});
-    return layers;
+    return json::parse(toJson(layerErrorsTable(store.layerErrors(id))));
 }
 
 void printRun(const ResultsStore& store, const RunRecord& r, bool withLayers)

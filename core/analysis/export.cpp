@@ -204,12 +204,14 @@ ExportTable runsTable(const std::vector<RunRecord>& runs)
 ExportTable layerErrorsTable(const std::vector<LayerErrorRow>& layers)
 {
     ExportTable t;
-    t.columns = {"block",        "layer",       "bits",          "group_size", "rel_weight_error",
-                 "output_error", "method_loss", "max_abs_error", "bytes",      "seconds"};
-    for (const auto& l : layers)
-        t.rows.push_back({l.block, l.layer, int64_t{l.bits}, l.groupSize, l.relWeightError,
-                          l.outputError, l.methodLoss, l.maxAbsError, static_cast<int64_t>(l.bytes),
-                          l.seconds});
+    for (const auto& col : layerColumns())
+        t.columns.push_back(col.name);
+    for (const auto& l : layers) {
+        std::vector<ExportCell> row;
+        for (const auto& col : layerColumns())
+            std::visit([&](const auto& v) { row.push_back(v); }, col.get(l));
+        t.rows.push_back(std::move(row));
+    }
     return t;
 }
 

@@ -36,8 +36,7 @@ struct ExportTable {
 // own columns carry them. A run without a recorded size has empty size cells.
 ExportTable runsTable(const std::vector<RunRecord>& runs);
 
-// One row per layer: block, layer, bits, group_size, rel_weight_error, output_error,
-// method_loss, max_abs_error, bytes, seconds.
+// One row per layer, the columns of layerColumns() (store/layer_record.h).
 ExportTable layerErrorsTable(const std::vector<LayerErrorRow>& layers);
 
 // Numbers in CSV and JSON use the shortest text that reads back to the same double.

@@ -100,7 +100,7 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
 
     LayerRecord rec;
     rec.block = w.index;
-    rec.name = linear;
+    rec.layer = linear;
     const auto original = slot->to(torch::kFloat);
     const auto diff = original - res.dequantized;
     const double wNorm = original.norm().item<double>();

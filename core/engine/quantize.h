@@ -22,6 +22,7 @@
 #include "quant/packing.h"
 #include "quant/recipe.h"
 #include "quant/transform.h"
+#include "store/layer_record.h"
 #include "util/progress.h"
 
 #include <cstdint>
@@ -43,18 +44,8 @@ struct QuantizeConfig {
     int64_t errorSampleRows = 2048;
 };
 
-struct LayerRecord {
-    int64_t block = 0;
-    std::string name;          // "self_attn.q_proj", ...
-    double relWeightError = 0; // ||W - Q||_F / ||W||_F
-    double outputError = 0;    // ||X W^T - X Q^T||^2 / ||X W^T||^2 on sampled calibration rows
-    double methodLoss = 0;     // the weight quantizer's own objective
-    double maxAbsError = 0;    // max |W - Q|
-    int bits = 0;
-    int64_t groupSize = 0;
-    uint64_t bytes = 0; // packed size including scales, zeros, permutation
-    double seconds = 0;
-};
+// One quantized linear's record (store/layer_record.h: the columns every writer follows).
+using LayerRecord = LayerErrorRow;
 
 struct BlockRecord {
     int64_t block = 0;

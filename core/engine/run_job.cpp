@@ -11,6 +11,7 @@
 #include "util/file_io.h"
 #include "util/sha256.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -73,20 +74,12 @@ void evaluateTasks(const RunRequest& req, const Model& quant, const Tokenizer& t
 
 void copyRecords(const QuantizeResult& q, RunResults& out)
 {
-    for (const LayerRecord& l : q.layers) {
-        LayerErrorRow row;
-        row.block = l.block;
-        row.layer = l.name;
-        row.bits = l.bits;
-        row.groupSize = l.groupSize;
-        row.relWeightError = l.relWeightError;
-        row.outputError = l.outputError;
-        row.methodLoss = l.methodLoss;
-        row.maxAbsError = l.maxAbsError;
-        row.bytes = l.bytes;
-        row.seconds = l.seconds;
-        out.layers.push_back(row);
-    }
+    out.layers = q.layers;
+    out.warnings = q.warnings;
+    for (const auto& t : q.transforms) // once each: a transform may repeat one per block
+        for (const auto& w : t.warnings)
+            if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end())
+                out.warnings.push_back(w);
     for (const BlockRecord& b : q.blocks)
         out.blocks.push_back({b.block, b.outputError, b.seconds});
     out.packedBytes = q.packedBytes;

@@ -8,6 +8,7 @@
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/file_io.h"
+#include "util/json_object.h"
 
 #include <chrono>
 #include <cstdio>
@@ -24,118 +25,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string typeName(const json& v)
-{
-    return v.is_number_integer() ? "an integer" : std::string("a ") + v.type_name();
-}
-
-// One JSON object of the spec: typed reads with defaults, and every key not read by the
-// caller reported by finish() as unknown.
-class SpecObject {
-public:
-    SpecObject(const json& j, std::string source, std::string where)
-        : m_j(j), m_source(std::move(source)), m_where(std::move(where))
-    {
-        if (!j.is_object())
-            throw Error(m_source, m_where.empty() ? "spec" : m_where,
-                        "expected a JSON object, got " + typeName(j));
-    }
-
-    std::string where(const std::string& key) const
-    {
-        return m_where.empty() ? key : m_where + "." + key;
-    }
-
-    const json* find(const std::string& key)
-    {
-        m_known.insert(key);
-        const auto it = m_j.find(key);
-        return it == m_j.end() ? nullptr : &*it;
-    }
-
-    int64_t integer(const std::string& key, int64_t fallback, int64_t min, int64_t max)
-    {
-        const json* v = find(key);
-        return v ? checkedInteger(*v, where(key), min, max) : fallback;
-    }
-
-    int64_t checkedInteger(const json& v, const std::string& at, int64_t min, int64_t max) const
-    {
-        if (!v.is_number_integer())
-            throw Error(m_source, at, "must be an integer, got " + typeName(v));
-        const int64_t x = v.get<int64_t>();
-        if (x < min || x > max)
-            throw Error(m_source, at,
-                        "must be in [" + std::to_string(min) + ", " + std::to_string(max) +
-                            "], got " + std::to_string(x));
-        return x;
-    }
-
-    std::string string(const std::string& key, const std::string& fallback)
-    {
-        const json* v = find(key);
-        if (!v)
-            return fallback;
-        if (!v->is_string())
-            throw Error(m_source, where(key), "must be a string, got " + typeName(*v));
-        return v->get<std::string>();
-    }
-
-    const json& array(const std::string& key, const json& empty)
-    {
-        const json* v = find(key);
-        if (!v)
-            return empty;
-        if (!v->is_array())
-            throw Error(m_source, where(key), "must be a list, got " + typeName(*v));
-        return *v;
-    }
-
-    std::vector<int64_t> integers(const std::string& key, int64_t min, int64_t max)
-    {
-        static const json empty = json::array();
-        std::vector<int64_t> out;
-        const json& a = array(key, empty);
-        for (std::size_t i = 0; i < a.size(); ++i)
-            out.push_back(
-                checkedInteger(a[i], where(key) + "[" + std::to_string(i) + "]", min, max));
-        return out;
-    }
-
-    std::vector<std::string> strings(const std::string& key)
-    {
-        static const json empty = json::array();
-        std::vector<std::string> out;
-        const json& a = array(key, empty);
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            if (!a[i].is_string() || a[i].get<std::string>().empty())
-                throw Error(m_source, where(key) + "[" + std::to_string(i) + "]",
-                            "must be a non-empty string, got " + a[i].dump());
-            out.push_back(a[i].get<std::string>());
-        }
-        return out;
-    }
-
-    void finish() const
-    {
-        for (auto it = m_j.begin(); it != m_j.end(); ++it)
-            if (!m_known.count(it.key())) {
-                std::string known;
-                for (const auto& k : m_known)
-                    known += (known.empty() ? "" : ", ") + k;
-                throw Error(m_source, where(it.key()), "unknown key (known here: " + known + ")");
-            }
-    }
-
-    const std::string& source() const { return m_source; }
-
-private:
-    const json& m_j;
-    std::string m_source;
-    std::string m_where;
-    std::set<std::string> m_known;
-};
-
 std::string resolve(const std::string& path, const std::string& baseDir)
 {
     if (baseDir.empty() || path.empty() || fs::path(path).is_absolute())
@@ -148,12 +37,12 @@ bool isRecipeFile(const std::string& s)
     return s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0;
 }
 
-void readCalib(SpecObject& top, SweepSpec& s, const std::string& baseDir)
+void readCalib(JsonObject& top, SweepSpec& s, const std::string& baseDir)
 {
     const json* c = top.find("calib");
     if (!c)
         throw Error(s.source, "calib", "required: {\"path\": FILE, \"samples\": N, \"seqlen\": N}");
-    SpecObject o(*c, s.source, "calib");
+    JsonObject o(*c, s.source, "calib");
     s.calib.path = resolve(o.string("path", ""), baseDir);
     if (s.calib.path.empty())
         throw Error(s.source, "calib.path", "required: the calibration text file");
@@ -162,20 +51,19 @@ void readCalib(SpecObject& top, SweepSpec& s, const std::string& baseDir)
     o.finish();
 }
 
-void readEval(SpecObject& top, SweepSpec& s, const std::string& baseDir)
+void readEval(JsonObject& top, SweepSpec& s, const std::string& baseDir)
 {
     const json* e = top.find("eval");
     if (!e)
         throw Error(s.source, "eval", "required: {\"texts\": [FILE...], \"tasks\": [...]}");
-    SpecObject o(*e, s.source, "eval");
+    JsonObject o(*e, s.source, "eval");
     for (const auto& t : o.strings("texts"))
         s.eval.texts.push_back(resolve(t, baseDir));
     s.eval.seqlen = o.integer("seqlen", 2048, 2, 1 << 20);
     s.eval.windows = o.integer("windows", 0, 0, 1 << 30);
-    static const json empty = json::array();
-    const json& tasks = o.array("tasks", empty);
+    const json& tasks = o.array("tasks");
     for (std::size_t i = 0; i < tasks.size(); ++i) {
-        SpecObject t(tasks[i], s.source, "eval.tasks[" + std::to_string(i) + "]");
+        JsonObject t(tasks[i], s.source, "eval.tasks[" + std::to_string(i) + "]");
         TaskFileSpec task;
         task.path = resolve(t.string("path", ""), baseDir);
         if (task.path.empty())
@@ -201,13 +89,12 @@ SweepSpec SweepSpec::fromJson(const json& j, const std::string& source, const st
 {
     SweepSpec s;
     s.source = source;
-    SpecObject top(j, source, "");
+    JsonObject top(j, source, "");
     for (const auto& m : top.strings("models"))
         s.models.push_back(resolve(m, baseDir));
     if (s.models.empty())
         throw Error(source, "models", "required: a non-empty list of checkpoint folders");
-    static const json empty = json::array();
-    const json& recipes = top.array("recipes", empty);
+    const json& recipes = top.array("recipes");
     for (std::size_t i = 0; i < recipes.size(); ++i) {
         const json& r = recipes[i];
         const std::string at = "recipes[" + std::to_string(i) + "]";

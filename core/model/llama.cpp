@@ -20,14 +20,15 @@ constexpr int64_t kTokensPerChunk = 4096;
 // Indices into BlockLayout::linears (and BlockWeights::computeLinears).
 enum Linear { Q, K, V, O, Gate, Up, Down };
 
-std::shared_ptr<const BlockLayout> makeLayout(const ModelConfig& c)
+// A block's tensors in checkpoint order: the norms, the attention and MLP linears, and the
+// q/k/v biases when the config has them.
+void addTensors(BlockLayout& l, const ModelConfig& c)
 {
-    auto l = std::make_shared<BlockLayout>();
     const int64_t hidden = c.hiddenSize, q = c.numHeads * c.headDim;
     const int64_t kv = c.numKvHeads * c.headDim, inter = c.intermediateSize;
     auto add = [&](const std::string& key, std::vector<int64_t> shape, bool linear) {
         const bool bias = key.size() > 5 && key.compare(key.size() - 5, 5, ".bias") == 0;
-        l->tensors.push_back({key, bias ? key : key + ".weight", std::move(shape), linear});
+        l.tensors.push_back({key, bias ? key : key + ".weight", std::move(shape), linear});
     };
     add("input_layernorm", {hidden}, false);
     add("self_attn.q_proj", {q, hidden}, true);
@@ -43,6 +44,52 @@ std::shared_ptr<const BlockLayout> makeLayout(const ModelConfig& c)
     add("mlp.gate_proj", {inter, hidden}, true);
     add("mlp.up_proj", {inter, hidden}, true);
     add("mlp.down_proj", {hidden, inter}, true);
+}
+
+// A block's fold points: each norm into the linears that read it, V into O, up into down.
+void addFolds(BlockLayout& l, const ModelConfig& c)
+{
+    l.folds = {{"attn_qkv",
+                ArchFeature::NormFold,
+                "input_layernorm",
+                "",
+                {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
+                "self_attn.q_proj",
+                "self_attn",
+                true},
+               {"v_o",
+                ArchFeature::ValueOutputFold,
+                "self_attn.v_proj",
+                c.attentionBias ? "self_attn.v_proj.bias" : "",
+                {"self_attn.o_proj"},
+                "self_attn.o_proj",
+                "self_attn.o_proj",
+                false,
+                c.headDim,
+                c.numHeads / c.numKvHeads},
+               {"mlp_gate_up",
+                ArchFeature::NormFold,
+                "post_attention_layernorm",
+                "",
+                {"mlp.gate_proj", "mlp.up_proj"},
+                "mlp.gate_proj",
+                "mlp",
+                false},
+               {"up_down",
+                ArchFeature::UpDownFold,
+                "mlp.up_proj",
+                "",
+                {"mlp.down_proj"},
+                "mlp.down_proj",
+                "mlp.down_proj",
+                false}};
+}
+
+std::shared_ptr<const BlockLayout> makeLayout(const ModelConfig& c)
+{
+    auto l = std::make_shared<BlockLayout>();
+    const int64_t hidden = c.hiddenSize;
+    addTensors(*l, c);
     l->linears = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                   "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
     l->inputGroups = {
@@ -50,40 +97,7 @@ std::shared_ptr<const BlockLayout> makeLayout(const ModelConfig& c)
         {"self_attn.o_proj", {"self_attn.o_proj"}, false},
         {"mlp.gate_proj", {"mlp.gate_proj", "mlp.up_proj"}, false},
         {"mlp.down_proj", {"mlp.down_proj"}, true}};
-    l->folds = {{"attn_qkv",
-                 ArchFeature::NormFold,
-                 "input_layernorm",
-                 "",
-                 {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
-                 "self_attn.q_proj",
-                 "self_attn",
-                 true},
-                {"v_o",
-                 ArchFeature::ValueOutputFold,
-                 "self_attn.v_proj",
-                 c.attentionBias ? "self_attn.v_proj.bias" : "",
-                 {"self_attn.o_proj"},
-                 "self_attn.o_proj",
-                 "self_attn.o_proj",
-                 false,
-                 c.headDim,
-                 c.numHeads / c.numKvHeads},
-                {"mlp_gate_up",
-                 ArchFeature::NormFold,
-                 "post_attention_layernorm",
-                 "",
-                 {"mlp.gate_proj", "mlp.up_proj"},
-                 "mlp.gate_proj",
-                 "mlp",
-                 false},
-                {"up_down",
-                 ArchFeature::UpDownFold,
-                 "mlp.up_proj",
-                 "",
-                 {"mlp.down_proj"},
-                 "mlp.down_proj",
-                 "mlp.down_proj",
-                 false}};
+    addFolds(*l, c);
     l->residualWriters = {"self_attn.o_proj", "mlp.down_proj"};
     l->attentionScoreLinears = {"self_attn.q_proj", "self_attn.k_proj"};
     l->hidden = hidden;

@@ -1,17 +1,16 @@
+// GPTQ's quantizer: the per-row kernel in its instruction-set versions, the lazy-block
+// loop and GptqQuantizer::quantize. The inverse Hessian factor: gptq_factor.cpp.
+
 #include "quant/gptq.h"
 
+#include "quant/gptq_internal.h"
 #include "util/blas.h"
-
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,8 +19,10 @@ namespace ptq {
 
 namespace {
 
-const char* const kGptqFile = "gptq";
-constexpr int kMaxDampRaises = 6;
+using detail::inverseFactorInPlace;
+using detail::kGptqFile;
+using detail::reverseInPlace;
+
 // The per-row kernel is written once (runTileBody, always inlined) and compiled into one
 // function per instruction set; activeGptqKernel() picks one, so a portable build still uses
 // the machine's vector width and tests can run every version the machine has.
@@ -40,67 +41,6 @@ constexpr int64_t kRows = 16;
 using RowVec = float __attribute__((vector_size(kRows * sizeof(float))));
 using DoubleRowVec = double __attribute__((vector_size(kRows * sizeof(double))));
 using CodeVec = uint8_t __attribute__((vector_size(kRows)));
-
-// LAPACK's Cholesky factorization and triangular inverse (column-major; the trailing
-// arguments are the lengths of the character arguments, which C implementations ignore).
-using PotrfFn = void (*)(const char* uplo, const int* n, float* a, const int* lda, int* info,
-                         size_t uploLen);
-using TrtriFn = void (*)(const char* uplo, const char* diag, const int* n, float* a, const int* lda,
-                         int* info, size_t uploLen, size_t diagLen);
-
-// Looked up at run time in the LAPACK libtorch is linked against, like OpenBLAS's thread
-// setter in engine/threads.cpp, so the build does not depend on which library provides it.
-// On a 4096 x 4096 Hessian (2 cores, OpenBLAS) spotrf + strtri take 0.17 s together, the
-// route through torch::linalg_cholesky_ex 0.43 s for the Cholesky alone.
-struct Lapack {
-    PotrfFn potrf = nullptr;
-    TrtriFn trtri = nullptr;
-};
-
-const Lapack& lapack()
-{
-    static const Lapack fns{reinterpret_cast<PotrfFn>(dlsym(RTLD_DEFAULT, "spotrf_")),
-                            reinterpret_cast<TrtriFn>(dlsym(RTLD_DEFAULT, "strtri_"))};
-    return fns;
-}
-
-// In place: the lower triangle of a (n, n) row-major, symmetric positive definite, becomes
-// L^-1 where a = L L^T and L is lower triangular; the strictly upper triangle is not touched.
-// Returns false when a is not positive definite (the lower triangle is then unspecified).
-bool lowerCholeskyInverse(torch::Tensor& a, GptqFactorBackend backend)
-{
-    // LAPACK's threaded factorization rounds differently from its single-threaded one.
-    const SerialBlas serial;
-    const int64_t n = a.size(0);
-    const Lapack& fns = lapack();
-    if (backend == GptqFactorBackend::Automatic && fns.potrf && fns.trtri &&
-        n <= std::numeric_limits<int>::max()) {
-        // Row-major a is column-major a^T = a. LAPACK's upper factor Uc (a = Uc^T Uc) read back
-        // row-major is L = Uc^T, and Uc^-1 read back row-major is L^-1.
-        const int ni = int(n);
-        int info = 0;
-        fns.potrf("U", &ni, a.data_ptr<float>(), &ni, &info, 1);
-        if (info != 0)
-            return false;
-        fns.trtri("U", "N", &ni, a.data_ptr<float>(), &ni, &info, 1, 1);
-        return info == 0;
-    }
-    auto [l, info] = torch::linalg_cholesky_ex(a);
-    if (info.item<int>() != 0)
-        return false;
-    // Only the lower triangle, like LAPACK: the upper one keeps a for a retry.
-    const auto lower = torch::ones({n, n}, torch::kBool).tril();
-    a.copy_(torch::where(lower,
-                         torch::linalg_solve_triangular(l, torch::eye(n, a.options()), false), a));
-    return true;
-}
-
-std::string formatDouble(double v)
-{
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
 
 // Round half to even like torch::round / nearbyint for |v| < 2^22 (larger values are
 // clamped first; they land outside [0, maxq] either way): adding 1.5*2^23 leaves no bits
@@ -147,105 +87,7 @@ struct ColumnParams {
     bool lazy = false; // groups computed when first reached (grouped grid, no static groups)
 };
 
-// The lower triangle (with the diagonal) of row-major a (n, n) is finite.
-bool lowerFinite(const float* a, int64_t n)
-{
-    uint32_t bad = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        const float* row = a + i * n;
-        for (int64_t j = 0; j <= i; ++j) {
-            uint32_t bits;
-            std::memcpy(&bits, row + j, sizeof bits);
-            bad |= uint32_t((bits & 0x7f800000u) == 0x7f800000u); // exponent all ones
-        }
-    }
-    return bad == 0;
-}
-
-// Row-major a (n, n) holding L^-1 in its lower triangle becomes J L^-1 J (upper triangular,
-// zeros below): element (i, j) swaps with (n-1-i, n-1-j), keeping only what lands on or above
-// the diagonal. One pass over the rows from both ends.
-void reverseLowerToUpper(float* a, int64_t n)
-{
-    for (int64_t i = 0, k = n - 1; i <= k; ++i, --k) {
-        float* top = a + i * n;
-        float* bottom = a + k * n;
-        if (i == k) { // the middle row of an odd n pairs with itself
-            std::vector<float> row(top, top + n);
-            for (int64_t j = 0; j < n; ++j)
-                top[j] = j >= i ? row[n - 1 - j] : 0.0f;
-            break;
-        }
-        for (int64_t j = 0; j < n; ++j) {
-            const float t = top[j], b = bottom[n - 1 - j];
-            top[j] = j >= i ? b : 0.0f;
-            bottom[n - 1 - j] = j <= i ? t : 0.0f;
-        }
-    }
-}
-
-// Factors J (H + damp I) J held in `a` in place (its diagonal without damping in `diag`),
-// raising damp on failure: a failed attempt overwrote only the lower triangle, which is
-// restored from the upper one.
-torch::Tensor inverseFactorInPlace(torch::Tensor a, const std::vector<float>& diag, double meanDiag,
-                                   double percDamp, const std::string& layer,
-                                   std::vector<std::string>& warnings, GptqFactorBackend backend)
-{
-    const int64_t n = a.size(0);
-    float* p = a.data_ptr<float>();
-    double damp = percDamp * meanDiag;
-    for (int attempt = 0; attempt <= kMaxDampRaises; ++attempt) {
-        if (attempt > 0)
-            for (int64_t i = 1; i < n; ++i)
-                for (int64_t j = 0; j < i; ++j)
-                    p[i * n + j] = p[j * n + i];
-        for (int64_t i = 0; i < n; ++i)
-            p[i * n + i] = diag[i] + float(damp);
-        // J H J = L L^T gives H = (J L J)(J L J)^T with J L J upper triangular, so
-        // U = (J L J)^-1 = J L^-1 J.
-        if (lowerCholeskyInverse(a, backend) && lowerFinite(p, n)) {
-            reverseLowerToUpper(p, n);
-            return a;
-        }
-        if (attempt == kMaxDampRaises)
-            break;
-        damp *= 10.0;
-        warnings.push_back("damping raised to " + formatDouble(damp) + " (" +
-                           formatDouble(damp / meanDiag) + " x mean diag H): H of " + layer +
-                           " is not positive definite");
-    }
-    throw Error(kGptqFile, layer,
-                "the Hessian is not positive definite even with damping " + formatDouble(damp));
-}
-
-// J h J in place (reversing both orders of a row-major matrix reverses its storage), h
-// float32 contiguous, and the reversed diagonal and the mean of the diagonal.
-void reverseInPlace(torch::Tensor& h, std::vector<float>& diag, double& meanDiag)
-{
-    const int64_t n = h.size(0);
-    float* p = h.data_ptr<float>();
-    std::reverse(p, p + n * n);
-    diag.resize(n);
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        diag[i] = p[i * n + i];
-        sum += diag[i];
-    }
-    meanDiag = sum / double(n);
-}
-
 } // namespace
-
-torch::Tensor gptqInverseFactor(const torch::Tensor& hessian, double percDamp,
-                                const std::string& layer, std::vector<std::string>& warnings,
-                                GptqFactorBackend backend)
-{
-    auto a = hessian.to(torch::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
-    std::vector<float> diag;
-    double meanDiag = 0;
-    reverseInPlace(a, diag, meanDiag);
-    return inverseFactorInPlace(a, diag, meanDiag, percDamp, layer, warnings, backend);
-}
 
 GptqParams GptqParams::fromJson(const nlohmann::json& params)
 {
@@ -301,6 +143,49 @@ void groupParams(GptqPass& pass, ColumnParams& cp, const QuantGrid& grid, const 
     }
 }
 
+// The next tile's rows of the block (`w` points at this tile's first row and column i1),
+// fetched from memory while this one computes. So are the lines its results will be written
+// to (for writing: no read-for-ownership stall at the store).
+inline __attribute__((always_inline)) void prefetchNextTile(const GptqPass& pass, const float* w,
+                                                            int64_t r0, int64_t i1, int64_t columns)
+{
+    const int64_t in = pass.in, out = pass.out;
+    const int64_t nextRows = std::min(kRows, std::max<int64_t>(out - r0 - kRows, 0));
+    const uint8_t* nextCodes = pass.codes.data_ptr<uint8_t>() + (r0 + kRows) * in + i1;
+    const float* nextErrors = pass.errors.data_ptr<float>() + (r0 + kRows) * pass.span;
+    for (int64_t k = 0; k < nextRows; ++k) {
+        for (int64_t j = 0; j < columns; j += 16) {
+            __builtin_prefetch(w + (kRows + k) * in + j);
+            __builtin_prefetch(nextErrors + k * pass.span + j, 1);
+        }
+        for (int64_t j = 0; j < columns; j += 64)
+            __builtin_prefetch(nextCodes + k * in + j, 1);
+    }
+}
+
+// The tile's codes, fake-quantized values and scaled errors written back: codes and W over
+// the block's columns of the tile's rows, the errors into pass.errors.
+inline __attribute__((always_inline)) void writeTile(GptqPass& pass, const Tile& tile, int64_t r0,
+                                                     int64_t i1, int64_t rows, int64_t columns)
+{
+    const int64_t in = pass.in;
+    // Local pointers and sizes: the uint8 stores may alias anything the compiler cannot see
+    // is local, which would reload every member on each element.
+    uint8_t* codes = pass.codes.data_ptr<uint8_t>() + r0 * in + i1;
+    float* deq = pass.w.data_ptr<float>() + r0 * in + i1; // in cache since the tile was read
+    float* errors = pass.errors.data_ptr<float>() + r0 * pass.span;
+    const int64_t span = pass.span;
+    const CodeVec* tileCodes = tile.codes.get();
+    const RowVec* tileDeq = tile.deq.get();
+    const RowVec* tileErr = tile.err.get();
+    for (int64_t k = 0; k < rows; ++k)
+        for (int64_t j = 0; j < columns; ++j) {
+            codes[k * in + j] = tileCodes[j][k];
+            deq[k * in + j] = tileDeq[j][k];
+            errors[k * span + j] = tileErr[j][k];
+        }
+}
+
 // GPTQ on rows [r0, r0 + kRows) of the block [i1, i2). The per-column work is written on
 // RowVec, one instruction per step on AVX-512; it is inlined into one function per
 // instruction set below. Every version computes the same floats (the file is compiled
@@ -318,20 +203,7 @@ inline __attribute__((always_inline)) void runTileBody(GptqPass& pass, ColumnPar
     for (int64_t k = 0; k < rows; ++k)
         for (int64_t j = 0; j < columns; ++j)
             tileX[j][k] = w[k * in + j];
-    // The next tile's rows of the block, fetched from memory while this one computes.
-    // So are the lines its results will be written to (for writing: no read-for-ownership
-    // stall at the store).
-    const int64_t nextRows = std::min(kRows, std::max<int64_t>(out - r0 - kRows, 0));
-    const uint8_t* nextCodes = pass.codes.data_ptr<uint8_t>() + (r0 + kRows) * in + i1;
-    const float* nextErrors = pass.errors.data_ptr<float>() + (r0 + kRows) * pass.span;
-    for (int64_t k = 0; k < nextRows; ++k) {
-        for (int64_t j = 0; j < columns; j += 16) {
-            __builtin_prefetch(w + (kRows + k) * in + j);
-            __builtin_prefetch(nextErrors + k * pass.span + j, 1);
-        }
-        for (int64_t j = 0; j < columns; j += 64)
-            __builtin_prefetch(nextCodes + k * in + j, 1);
-    }
+    prefetchNextTile(pass, w, r0, i1, columns);
     const float* u = pass.u.data_ptr<float>();
     const float maxq = pass.maxq;
     DoubleRowVec loss{}; // per row: the lanes add independently, in column order
@@ -367,21 +239,7 @@ inline __attribute__((always_inline)) void runTileBody(GptqPass& pass, ColumnPar
         for (int64_t jj = j + 1; jj < columns; ++jj)
             tile.x[jj] -= urow[jj] * err;
     }
-    // Local pointers and sizes: the uint8 stores may alias anything the compiler cannot see
-    // is local, which would reload every member on each element.
-    uint8_t* codes = pass.codes.data_ptr<uint8_t>() + r0 * in + i1;
-    float* deq = pass.w.data_ptr<float>() + r0 * in + i1; // in cache since the tile was read
-    float* errors = pass.errors.data_ptr<float>() + r0 * pass.span;
-    const int64_t span = pass.span;
-    const CodeVec* tileCodes = tile.codes.get();
-    const RowVec* tileDeq = tile.deq.get();
-    const RowVec* tileErr = tile.err.get();
-    for (int64_t k = 0; k < rows; ++k)
-        for (int64_t j = 0; j < columns; ++j) {
-            codes[k * in + j] = tileCodes[j][k];
-            deq[k * in + j] = tileDeq[j][k];
-            errors[k * span + j] = tileErr[j][k];
-        }
+    writeTile(pass, tile, r0, i1, rows, columns);
     double tileLoss = 0;
     for (int64_t k = 0; k < kRows; ++k)
         tileLoss += loss[k];
@@ -523,6 +381,46 @@ ColumnParams columnParams(const torch::Tensor& w, const QuantGrid& grid, const G
     return cp;
 }
 
+// The layer's Hessian (in, in), a fresh tensor; throws ptq::Error naming the layer when
+// there is none, it does not match the weight's `in` input features, or it is not finite.
+torch::Tensor checkedHessian(const LayerInput& layer, const std::string& name, int64_t in)
+{
+    if (!layer.hessian)
+        throw Error(kGptqFile, name, "GPTQ needs the Hessian of the layer's calibration inputs");
+    if (layer.hessian->inFeatures() != in)
+        throw Error(kGptqFile, name,
+                    "the Hessian has " + std::to_string(layer.hessian->inFeatures()) +
+                        " input features, the weight " + std::to_string(in));
+    auto h = layer.hessian->hessian();
+    if (!allFinite(h))
+        throw Error(kGptqFile, name, "the Hessian contains NaN or Inf");
+    return h;
+}
+
+// The finished pass as the stored layer: fake-quantized weights back in the original column
+// order, and codes too unless groups follow the processing order (then the permutation is
+// stored with them).
+void storeResult(WeightQuantResult& result, const GptqPass& pass, const ColumnParams& cp,
+                 const QuantGrid& grid, const torch::Tensor& perm)
+{
+    auto codes = pass.codes; // (out, in), processing order
+    auto deq = pass.w;
+    QuantParams stored{cp.scale.t().contiguous(), cp.zero.t().contiguous()}; // (out, groups)
+    if (grid.groupSize == -1)
+        stored = {cp.scale.slice(0, 0, 1).slice(1, 0, 1).clone(),
+                  cp.zero.slice(0, 0, 1).slice(1, 0, 1).clone()};
+    torch::Tensor storedPerm;
+    if (perm.defined()) {
+        deq = torch::empty_like(deq).index_copy_(1, perm, deq);
+        if (cp.lazy)
+            storedPerm = perm; // groups follow the processing order: keep codes in it
+        else
+            codes = torch::empty_like(codes).index_copy_(1, perm, codes);
+    }
+    result.q = makeQuantizedLinear(codes, stored, grid, storedPerm);
+    result.dequantized = deq;
+}
+
 } // namespace
 
 const char* gptqKernelName(GptqKernel kernel)
@@ -571,15 +469,7 @@ WeightQuantResult GptqQuantizer::quantize(const LayerInput& layer, const QuantGr
     const std::string name = layer.name.empty() ? std::string("layer") : layer.name;
     auto w = checkedWeight(layer, grid); // (out, in)
     const int64_t out = w.size(0), in = w.size(1);
-    if (!layer.hessian)
-        throw Error(kGptqFile, name, "GPTQ needs the Hessian of the layer's calibration inputs");
-    if (layer.hessian->inFeatures() != in)
-        throw Error(kGptqFile, name,
-                    "the Hessian has " + std::to_string(layer.hessian->inFeatures()) +
-                        " input features, the weight " + std::to_string(in));
-    auto h = layer.hessian->hessian(); // (in, in), a fresh tensor
-    if (!allFinite(h))
-        throw Error(kGptqFile, name, "the Hessian contains NaN or Inf");
+    auto h = checkedHessian(layer, name, in); // (in, in), a fresh tensor
 
     // Inputs that are always zero: their weights cannot matter, H gets a unit diagonal there.
     const auto dead = h.diagonal() == 0;
@@ -620,23 +510,7 @@ WeightQuantResult GptqQuantizer::quantize(const LayerInput& layer, const QuantGr
     pass.codes = torch::empty({out, in}, torch::kUInt8);
     runBlocks(pass, cp, grid, mse, name, progress);
     result.loss = pass.loss / 2.0;
-
-    auto codes = pass.codes; // (out, in), processing order
-    auto deq = pass.w;
-    QuantParams stored{cp.scale.t().contiguous(), cp.zero.t().contiguous()}; // (out, groups)
-    if (grid.groupSize == -1)
-        stored = {cp.scale.slice(0, 0, 1).slice(1, 0, 1).clone(),
-                  cp.zero.slice(0, 0, 1).slice(1, 0, 1).clone()};
-    torch::Tensor storedPerm;
-    if (perm.defined()) {
-        deq = torch::empty_like(deq).index_copy_(1, perm, deq);
-        if (cp.lazy)
-            storedPerm = perm; // groups follow the processing order: keep codes in it
-        else
-            codes = torch::empty_like(codes).index_copy_(1, perm, codes);
-    }
-    result.q = makeQuantizedLinear(codes, stored, grid, storedPerm);
-    result.dequantized = deq;
+    storeResult(result, pass, cp, grid, perm);
     return result;
 }
 

@@ -11,6 +11,7 @@
 #include "quant/hessian.h"
 #include "quant/packing.h"
 #include "util/error.h"
+#include "util/json_object.h"
 #include "util/progress.h"
 
 #include <nlohmann/json.hpp>
@@ -49,73 +50,34 @@ torch::Tensor checkedWeight(const LayerInput& layer, const QuantGrid& grid);
 
 // Reads one method's JSON parameters. Every get*() marks its key as known; finish() throws
 // ptq::Error naming any key that no get*() asked for.
+// A method's JSON parameters read strictly (util/json_object.h): null or {} means defaults,
+// an unknown parameter is an error naming the method.
 class MethodParams {
 public:
-    MethodParams(std::string method, const nlohmann::json& params) : m_method(std::move(method))
-    {
-        if (params.is_null())
-            return;
-        if (!params.is_object())
-            throw Error(source(), "params", "parameters must be a JSON object");
-        m_params = params;
-    }
+    MethodParams(std::string method, const nlohmann::json& params)
+        : m_source("parameters of method " + std::move(method)),
+          m_params(params.is_null() ? nlohmann::json::object() : params),
+          m_reader(m_params, m_source, "", "parameter")
+    {}
+    MethodParams(const MethodParams&) = delete; // the reader refers to m_params
+    MethodParams& operator=(const MethodParams&) = delete;
 
-    bool getBool(const std::string& key, bool fallback)
-    {
-        const auto* v = find(key);
-        if (!v)
-            return fallback;
-        if (!v->is_boolean())
-            throw Error(source(), key, "expected true or false, got " + v->dump());
-        return v->get<bool>();
-    }
-
+    bool getBool(const std::string& key, bool fallback) { return m_reader.boolean(key, fallback); }
     double getDouble(const std::string& key, double fallback)
     {
-        const auto* v = find(key);
-        if (!v)
-            return fallback;
-        if (!v->is_number())
-            throw Error(source(), key, "expected a number, got " + v->dump());
-        return v->get<double>();
+        return m_reader.number(key, fallback);
     }
-
     int64_t getInt(const std::string& key, int64_t fallback)
     {
-        const auto* v = find(key);
-        if (!v)
-            return fallback;
-        if (!v->is_number_integer())
-            throw Error(source(), key, "expected an integer, got " + v->dump());
-        return v->get<int64_t>();
+        return m_reader.integer(key, fallback);
     }
-
-    void finish() const
-    {
-        for (const auto& item : m_params.items()) {
-            if (m_known.count(item.key()))
-                continue;
-            std::string known;
-            for (const auto& k : m_known)
-                known += (known.empty() ? "" : ", ") + k;
-            throw Error(source(), item.key(),
-                        "unknown parameter (known: " + (known.empty() ? "none" : known) + ")");
-        }
-    }
-
-    std::string source() const { return "parameters of method " + m_method; }
+    void finish() const { m_reader.finish(); }
+    const std::string& source() const { return m_source; }
 
 private:
-    const nlohmann::json* find(const std::string& key)
-    {
-        m_known.insert(key);
-        const auto it = m_params.find(key);
-        return it == m_params.end() ? nullptr : &*it;
-    }
-
-    std::string m_method;
-    nlohmann::json m_params = nlohmann::json::object();
-    std::set<std::string> m_known;
+    std::string m_source;
+    nlohmann::json m_params;
+    JsonObject m_reader;
 };
 
 } // namespace ptq

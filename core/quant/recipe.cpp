@@ -3,6 +3,7 @@
 #include "quant/registry.h"
 #include "util/error.h"
 #include "util/file_io.h"
+#include "util/json_object.h"
 
 #include <fstream>
 #include <map>
@@ -24,75 +25,9 @@ const std::set<std::string>& plannedTransforms()
     return names;
 }
 
-// Reads a JSON object, rejecting keys not in `known`.
-class ObjectReader {
-public:
-    ObjectReader(const json& j, std::string source, std::string object)
-        : m_j(j), m_source(std::move(source)), m_object(std::move(object))
-    {
-        if (!j.is_object())
-            throw Error(m_source, m_object, "expected a JSON object, got " + j.dump());
-    }
-
-    const json* find(const std::string& key)
-    {
-        m_known.insert(key);
-        const auto it = m_j.find(key);
-        return it == m_j.end() ? nullptr : &*it;
-    }
-
-    std::string where(const std::string& key) const
-    {
-        return m_object.empty() ? key : m_object + "." + key;
-    }
-
-    template <typename T> T get(const std::string& key, T fallback)
-    {
-        const json* v = find(key);
-        if (!v)
-            return fallback;
-        try {
-            if constexpr (std::is_same_v<T, bool>) {
-                if (!v->is_boolean())
-                    throw std::invalid_argument("");
-            } else if constexpr (std::is_integral_v<T>) {
-                if (!v->is_number_integer())
-                    throw std::invalid_argument("");
-            } else if constexpr (std::is_floating_point_v<T>) {
-                if (!v->is_number())
-                    throw std::invalid_argument("");
-            } else {
-                if (!v->is_string())
-                    throw std::invalid_argument("");
-            }
-            return v->get<T>();
-        } catch (const std::exception&) {
-            throw Error(m_source, where(key), "value of the wrong type: " + v->dump());
-        }
-    }
-
-    void finish() const
-    {
-        for (const auto& item : m_j.items()) {
-            if (m_known.count(item.key()))
-                continue;
-            std::string known;
-            for (const auto& k : m_known)
-                known += (known.empty() ? "" : ", ") + k;
-            throw Error(m_source, where(item.key()), "unknown key (known: " + known + ")");
-        }
-    }
-
-private:
-    const json& m_j;
-    std::string m_source;
-    std::string m_object;
-    std::set<std::string> m_known;
-};
-
 RecipeStep stepFromJson(const json& j, const std::string& source, const std::string& object)
 {
-    ObjectReader r(j, source, object);
+    JsonObject r(j, source, object);
     RecipeStep step;
     const json* method = r.find("method");
     if (!method || !method->is_string())
@@ -149,7 +84,7 @@ void validateRecipeGrid(const QuantGrid& grid, const std::string& source)
 
 Recipe Recipe::fromJson(const json& j, const std::string& source)
 {
-    ObjectReader r(j, source, "");
+    JsonObject r(j, source, "");
     Recipe recipe;
     recipe.name = r.get<std::string>("name", "");
     if (recipe.name.empty())
@@ -166,7 +101,7 @@ Recipe Recipe::fromJson(const json& j, const std::string& source)
         throw Error(source, "weight_quantizer", "required ({\"method\": \"rtn\"} at least)");
     recipe.weightQuantizer = stepFromJson(*wq, source, "weight_quantizer");
     if (const json* g = r.find("weight_grid")) {
-        ObjectReader gr(*g, source, "weight_grid");
+        JsonObject gr(*g, source, "weight_grid");
         recipe.weightGrid.bits = gr.get<int>("bits", 4);
         recipe.weightGrid.symmetric = gr.get<bool>("symmetric", false);
         recipe.weightGrid.groupSize = gr.get<int64_t>("group_size", 0);
@@ -174,7 +109,7 @@ Recipe Recipe::fromJson(const json& j, const std::string& source)
         gr.finish();
     }
     if (const json* a = r.find("activations"); a && !a->is_null()) {
-        ObjectReader ar(*a, source, "activations");
+        JsonObject ar(*a, source, "activations");
         ActQuantSpec s;
         s.bits = ar.get<int>("bits", 8);
         s.dynamic = ar.get<bool>("dynamic", true);
@@ -184,7 +119,7 @@ Recipe Recipe::fromJson(const json& j, const std::string& source)
         recipe.activations = s;
     }
     if (const json* k = r.find("kv"); k && !k->is_null()) {
-        ObjectReader kr(*k, source, "kv");
+        JsonObject kr(*k, source, "kv");
         KvQuantSpec s;
         s.bits = kr.get<int>("bits", 8);
         s.groupSize = kr.get<int64_t>("group_size", 0);

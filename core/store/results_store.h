@@ -27,6 +27,7 @@
 // by a newer schema version (opened read-only is allowed; writing is refused with an
 // explanation), unknown metric names in queries.
 
+#include "store/layer_record.h"
 #include "store/process_owner.h"
 
 #include <cstdint>
@@ -97,19 +98,6 @@ const std::vector<std::string>& knownMetricNames();
 // Throws ptq::Error listing the known names.
 void checkMetricName(const std::string& name, const std::string& source);
 
-struct LayerErrorRow {
-    int64_t block = 0;
-    std::string layer;
-    int bits = 0;
-    int64_t groupSize = 0;
-    double relWeightError = 0;
-    double outputError = 0;
-    double methodLoss = 0;
-    double maxAbsError = 0;
-    uint64_t bytes = 0;
-    double seconds = 0;
-};
-
 struct BlockErrorRow {
     int64_t block = 0;
     double outputError = 0;
@@ -126,6 +114,7 @@ struct RunResults {
     uint64_t packedBytes = 0;
     uint64_t fp16Bytes = 0;
     double bitsPerWeight = 0;
+    std::vector<std::string> warnings; // the methods' warnings, reported to the caller only
 };
 
 struct RunRecord {

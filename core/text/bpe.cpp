@@ -19,6 +19,42 @@ constexpr int32_t kUnknownSymbol = -1;      // a code point the vocabulary lacks
 constexpr size_t kMaxCachedWordBytes = 256; // long pre-tokens rarely repeat
 constexpr size_t kMaxCacheEntries = 200000;
 
+// One symbol of a word being merged (BpeModel::mergeWord): a node of a linked list over the
+// word's pieces.
+struct Symbol {
+    int32_t id;
+    size_t begin, end; // byte range in `word`
+    int prev, next;    // neighbours in the linked list, -1 at the ends
+};
+
+// A merge of two adjacent symbols; the heap pops the lowest rank, the leftmost among equal
+// ranks.
+struct Candidate {
+    uint32_t rank;
+    size_t begin;
+    int left;
+    int32_t leftId, rightId, result;
+    bool operator>(const Candidate& o) const
+    {
+        return rank != o.rank ? rank > o.rank : begin > o.begin;
+    }
+};
+
+// One symbol per code point of `word` (not empty), linked in order, ids not yet looked up.
+std::vector<Symbol> codePointSymbols(std::string_view word)
+{
+    std::vector<Symbol> symbols;
+    for (size_t i = 0; i < word.size();) {
+        size_t n = 0;
+        decodeCodePoint(word, i, &n);
+        symbols.push_back(
+            {kUnknownSymbol, i, i + n, int(symbols.size()) - 1, int(symbols.size()) + 1});
+        i += n;
+    }
+    symbols.back().next = -1;
+    return symbols;
+}
+
 std::string optionalString(const Json& model, const char* key, const std::string& file)
 {
     const auto it = model.find(key);
@@ -197,20 +233,7 @@ void BpeModel::encode(std::string_view word, std::vector<int32_t>& out) const
 // whole lines as one word).
 void BpeModel::mergeWord(std::string_view word, std::vector<int32_t>& out) const
 {
-    struct Symbol {
-        int32_t id;
-        size_t begin, end; // byte range in `word`
-        int prev, next;    // neighbours in the linked list, -1 at the ends
-    };
-    std::vector<Symbol> symbols;
-    for (size_t i = 0; i < word.size();) {
-        size_t n = 0;
-        decodeCodePoint(word, i, &n);
-        symbols.push_back(
-            {kUnknownSymbol, i, i + n, int(symbols.size()) - 1, int(symbols.size()) + 1});
-        i += n;
-    }
-    symbols.back().next = -1;
+    std::vector<Symbol> symbols = codePointSymbols(word);
     for (size_t s = 0; s < symbols.size(); ++s) {
         std::string piece(word.substr(symbols[s].begin, symbols[s].end - symbols[s].begin));
         if (s + 1 == symbols.size())
@@ -219,16 +242,6 @@ void BpeModel::mergeWord(std::string_view word, std::vector<int32_t>& out) const
             symbols[s].id = *id;
     }
 
-    struct Candidate {
-        uint32_t rank;
-        size_t begin;
-        int left;
-        int32_t leftId, rightId, result;
-        bool operator>(const Candidate& o) const
-        {
-            return rank != o.rank ? rank > o.rank : begin > o.begin;
-        }
-    };
     std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
     auto consider = [&](int left) {
         if (left < 0 || symbols[left].next < 0)

@@ -86,7 +86,7 @@ TEST(MethodSweep, EveryTransformWithRtnAndGptqAtEveryWidth)
                 ASSERT_EQ(int64_t(r.blocks.size()), config.numLayers);
                 ASSERT_EQ(int64_t(r.layers.size()), 7 * config.numLayers);
                 for (const auto& l : r.layers)
-                    EXPECT_EQ(l.bits, bits) << l.name;
+                    EXPECT_EQ(l.bits, bits) << l.layer;
                 errors[bits] = meanBlockError(r);
                 std::printf("%-28s mean block output error %.3g (bound %.3g)\n", label.c_str(),
                             errors[bits], blockErrorBound(bits));

@@ -81,8 +81,8 @@ TEST_F(PipelineTest, EightBitRtnIsCloseToFullPrecision)
     for (const auto& b : r.blocks)
         EXPECT_LT(b.outputError, 1e-4) << "block " << b.block;
     for (const auto& l : r.layers) {
-        EXPECT_LT(l.outputError, 1e-4) << l.name;
-        EXPECT_GT(l.relWeightError, 0.0) << l.name;
+        EXPECT_LT(l.outputError, 1e-4) << l.layer;
+        EXPECT_GT(l.relWeightError, 0.0) << l.layer;
     }
     const auto logitsFp = m_model->forward(m_ids);
     const auto logitsQ = r.model->model().forward(m_ids);
@@ -169,7 +169,7 @@ TEST_F(PipelineTest, GptqBeatsRtnOnEveryLinear)
     ASSERT_EQ(rtn.layers.size(), gptq.layers.size());
     for (std::size_t i = 0; i < rtn.layers.size(); ++i)
         EXPECT_LE(gptq.layers[i].outputError, rtn.layers[i].outputError)
-            << "block " << rtn.layers[i].block << " " << rtn.layers[i].name;
+            << "block " << rtn.layers[i].block << " " << rtn.layers[i].layer;
 }
 
 TEST(PipelineTrained, GptqBeatsRtnOnTheTrainedTinyModel)
@@ -188,7 +188,7 @@ TEST(PipelineTrained, GptqBeatsRtnOnTheTrainedTinyModel)
         const auto gptq = quantizeModel(model, tokens, gc);
         for (std::size_t i = 0; i < rtn.layers.size(); ++i)
             EXPECT_LE(gptq.layers[i].outputError, rtn.layers[i].outputError)
-                << "W" << bits << " block " << rtn.layers[i].block << " " << rtn.layers[i].name;
+                << "W" << bits << " block " << rtn.layers[i].block << " " << rtn.layers[i].layer;
     }
 }
 

@@ -139,7 +139,7 @@ TEST(Recipe, RejectsUnknownMethodsKeysAndBadValues)
 
     j = minimal();
     j["weight_grid"] = {{"bits", "four"}};
-    expectError([&] { Recipe::fromJson(j); }, {"weight_grid.bits", "wrong type"});
+    expectError([&] { Recipe::fromJson(j); }, {"weight_grid.bits", "must be an integer"});
 
     j = minimal();
     j["activations"] = {{"clip_ratio", 1.5}};

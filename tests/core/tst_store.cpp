@@ -253,6 +253,43 @@ TEST(Store, CreatesFileFolderWalAndSchema)
             << table;
 }
 
+// The per-layer column table (store/layer_record.h) is the layer_errors table of the schema:
+// same names, same order, same types, after the run id.
+TEST(Store, LayerColumnsAreTheLayerErrorsTable)
+{
+    TempDir dir("tst-store-columns");
+    const std::string path = dir.file("results.db");
+    {
+        ResultsStore store(path);
+    }
+    RawDb raw(path);
+    const auto names =
+        raw.column("SELECT name FROM pragma_table_info('layer_errors') ORDER BY cid");
+    const auto types =
+        raw.column("SELECT type FROM pragma_table_info('layer_errors') ORDER BY cid");
+    ASSERT_EQ(names.size(), ptq::layerColumns().size() + 1);
+    EXPECT_EQ(names[0], "run_id");
+    for (std::size_t i = 0; i < ptq::layerColumns().size(); ++i) {
+        EXPECT_EQ(names[i + 1], ptq::layerColumns()[i].name);
+        EXPECT_EQ(types[i + 1], ptq::layerColumns()[i].sqlType) << names[i + 1];
+    }
+    // Every column reads back what it wrote.
+    ptq::LayerErrorRow row{3, "mlp.up_proj", 4, 128, 0.25, 0.125, 0.5, 0.0625, 4096, 1.5};
+    ptq::LayerErrorRow back;
+    for (const auto& col : ptq::layerColumns())
+        col.set(back, col.get(row));
+    EXPECT_EQ(back.block, 3);
+    EXPECT_EQ(back.layer, "mlp.up_proj");
+    EXPECT_EQ(back.bits, 4);
+    EXPECT_EQ(back.groupSize, 128);
+    EXPECT_EQ(back.relWeightError, 0.25);
+    EXPECT_EQ(back.outputError, 0.125);
+    EXPECT_EQ(back.methodLoss, 0.5);
+    EXPECT_EQ(back.maxAbsError, 0.0625);
+    EXPECT_EQ(back.bytes, 4096u);
+    EXPECT_EQ(back.seconds, 1.5);
+}
+
 TEST(Store, DefaultPathFollowsEnvironment)
 {
     const char* saved = std::getenv("PTQ_STORE");

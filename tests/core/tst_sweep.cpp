@@ -292,8 +292,8 @@ TEST_F(SweepTest, RunsAllThenSkipsAllAndMatchesDirectCalls)
     const auto layers = store.layerErrors(rec->id);
     ASSERT_EQ(layers.size(), q.layers.size());
     for (std::size_t i = 0; i < layers.size(); ++i) {
-        EXPECT_EQ(layers[i].layer, q.layers[i].name);
-        EXPECT_EQ(layers[i].outputError, q.layers[i].outputError) << q.layers[i].name;
+        EXPECT_EQ(layers[i].layer, q.layers[i].layer);
+        EXPECT_EQ(layers[i].outputError, q.layers[i].outputError) << q.layers[i].layer;
         EXPECT_EQ(layers[i].bits, 3);
         EXPECT_EQ(layers[i].groupSize, 16);
     }

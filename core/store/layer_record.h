@@ -1,0 +1,40 @@
+#pragma once
+// The per-layer record of a run, and the one column table that every place writing or
+// reading it follows: the store's layer_errors table (insert and select), the CSV, JSON and
+// LaTeX exports, and the CLI's JSON. Adding a field is one member plus one row of
+// layerColumns() (and a schema migration for the store).
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ptq {
+
+struct LayerErrorRow {
+    int64_t block = 0;
+    std::string layer; // the linear within its block: "self_attn.q_proj", ...
+    int bits = 0;
+    int64_t groupSize = 0;
+    double relWeightError = 0; // ||W - Q||_F / ||W||_F
+    double outputError = 0;    // ||X W^T - X Q^T||^2 / ||X W^T||^2 on sampled calibration rows
+    double methodLoss = 0;     // the weight quantizer's own objective
+    double maxAbsError = 0;    // max |W - Q|
+    uint64_t bytes = 0;        // packed size including scales, zeros, permutation
+    double seconds = 0;
+};
+
+using LayerCell = std::variant<int64_t, double, std::string>;
+
+struct LayerColumn {
+    const char* name;    // column and key name: "rel_weight_error"
+    const char* sqlType; // "INTEGER", "REAL" or "TEXT", as in the store's schema
+    LayerCell (*get)(const LayerErrorRow&);
+    void (*set)(LayerErrorRow&, const LayerCell&);
+};
+
+// block, layer, bits, group_size, rel_weight_error, output_error, method_loss,
+// max_abs_error, bytes, seconds.
+const std::vector<LayerColumn>& layerColumns();
+
+} // namespace ptq
