@@ -1,12 +1,12 @@
 // ptqbench quantize: one run without a store: one recipe applied to a checkpoint, then FP vs
 // quantized perplexity and KL on an evaluation text, the size accounting and the per-layer
-// error table. The same run path as sweeps and the GUI (engine/run_job.h).
+// error table. The same run path as sweeps and the GUI (engine/run.h).
 
 #include "analysis/export.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/terminal_progress.h"
-#include "engine/run_job.h"
+#include "engine/run.h"
 #include "engine/threads.h"
 #include "util/error.h"
 
@@ -114,7 +114,7 @@ int runQuantize(const std::vector<std::string>& args)
             "calib-seqlen", "eval", "seqlen", "windows", "seed", "layers-csv", "threads"},
            {"sym", "json", "quiet"});
     setEngineThreads(static_cast<int>(a.integer("threads", 0, 0, 1024)));
-    // The run path of sweeps and the GUI (engine/run_job.h), without a store.
+    // The run path of sweeps and the GUI (engine/run.h), without a store.
     RunRequest req;
     req.modelDir = a.str("model");
     req.recipe = recipeFrom(a);

@@ -1,7 +1,7 @@
 // See job.h.
 #include "engine/job.h"
 
-#include "engine/run_job.h"
+#include "engine/run.h"
 #include "engine/sweep.h"
 #include "model/checkpoint.h"
 #include "quant/recipe.h"

@@ -29,7 +29,7 @@
 // engine's message and on to the next run; a cancel (progress returned false) records the
 // run 'cancelled' and stops. The counts list every planned run that is not done, with why.
 
-#include "engine/run_job.h"
+#include "engine/run.h"
 #include "store/results_store.h"
 #include "util/progress.h"
 

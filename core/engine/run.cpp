@@ -1,4 +1,4 @@
-#include "engine/run_job.h"
+#include "engine/run.h"
 
 #include "engine/quantize.h"
 #include "eval/kl.h"

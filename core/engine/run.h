@@ -1,6 +1,7 @@
 #pragma once
-// One run of the workbench as a job: a checkpoint folder, a recipe and the calibration and
-// evaluation inputs in; the numbers the results store keeps out (store/results_store.h).
+// One run: a checkpoint folder, a recipe and the calibration and evaluation inputs in; the
+// numbers the results store keeps out (store/results_store.h). No store is touched here:
+// a job (engine/job.h) and a sweep (engine/sweep.h) store runs; ptqbench quantize prints one.
 //
 //   load checkpoint + tokenizer -> quantizeModel(recipe, calibration windows, seed)
 //   -> for each evaluation text: FP and quantized perplexity, KL(FP || quantized), top-1
