@@ -55,12 +55,12 @@ const std::vector<ArchitectureInfo>& architectures()
         {"llama", "LlamaForCausalLM",
          "LLaMA-1/2/3/3.1: RMSNorm, rotary attention with grouped KV heads (rope_scaling "
          "linear and llama3), SwiGLU MLP",
-         kLlamaFeatures, makeLlama},
+         kLlamaFeatures, makeLlama, readLlamaConfig, writeLlamaConfig},
         {"mistral", "MistralForCausalLM", "Mistral: the LLaMA block with sliding-window attention",
-         kLlamaFeatures, makeLlama},
+         kLlamaFeatures, makeLlama, readLlamaConfig, writeLlamaConfig},
         {"qwen2", "Qwen2ForCausalLM",
          "Qwen2: the LLaMA block with biases on q/k/v (and sliding window above a layer)",
-         kLlamaFeatures, makeLlama},
+         kLlamaFeatures, makeLlama, readLlamaConfig, writeLlamaConfig},
     };
     return table;
 }

@@ -7,6 +7,8 @@
 // something an architecture lacks is refused before any run starts, naming the method, the
 // architecture and what is missing (checkRecipeFits in quant/registry.h).
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +17,7 @@
 namespace ptq {
 
 class Architecture; // model/architecture.h
+class ConfigReader; // model/config_reader.h
 struct ModelConfig; // model/config.h
 
 enum class ArchFeature {
@@ -39,6 +42,11 @@ struct ArchitectureInfo {
     std::vector<ArchFeature> features;
     // The architecture's block math and storage for one config.
     std::function<std::unique_ptr<Architecture>(const ModelConfig&)> make;
+    // config.json keys beyond the common ones (model_type, vocab_size, hidden_size,
+    // num_hidden_layers, tie_word_embeddings, dtype, bos/eos): read into the config, and
+    // written back (depth and tie_word_embeddings included, in transformers' key order).
+    std::function<void(const ConfigReader&, ModelConfig&)> readConfig;
+    std::function<void(const ModelConfig&, nlohmann::ordered_json&)> writeConfig;
 
     bool has(ArchFeature f) const;
 };

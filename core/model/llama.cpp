@@ -1,5 +1,6 @@
 #include "model/llama.h"
 
+#include "model/config_reader.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -253,7 +254,131 @@ torch::Tensor composeBlock(const ModelConfig& cfg, const BlockLayout& layout, co
     return h1;
 }
 
+using Json = nlohmann::json;
+
+RopeScaling readRopeScaling(const ConfigReader& root)
+{
+    RopeScaling rs;
+    const auto nested = root.nested("rope_scaling");
+    if (!nested)
+        return rs;
+    const ConfigReader& r = *nested;
+    // Newer configs spell it "rope_type", older ones "type".
+    const std::string type = r.has("rope_type") ? r.string("rope_type", "") : r.string("type", "");
+    if (type == "default" || type.empty())
+        return rs; // transformers treats "default" as unscaled RoPE
+    if (type != "linear" && type != "llama3")
+        root.fail("rope_scaling",
+                  "unsupported rope_scaling type '" + type + "' (supported: linear, llama3)");
+    rs.type = type;
+    rs.factor = r.number("factor");
+    if (!std::isfinite(rs.factor) || rs.factor < 1.0)
+        r.fail("factor", "must be a finite number >= 1");
+    if (type == "llama3") {
+        rs.lowFreqFactor = r.finitePositive("low_freq_factor", std::nan(""));
+        rs.highFreqFactor = r.finitePositive("high_freq_factor", std::nan(""));
+        if (std::isnan(rs.lowFreqFactor))
+            r.fail("low_freq_factor", "missing required key");
+        if (std::isnan(rs.highFreqFactor))
+            r.fail("high_freq_factor", "missing required key");
+        // The smoothing ramp divides by (high - low).
+        if (!(rs.highFreqFactor > rs.lowFreqFactor))
+            r.fail("high_freq_factor", "must be greater than low_freq_factor");
+        rs.originalMaxPositionEmbeddings = r.positive("original_max_position_embeddings");
+    }
+    return rs;
+}
+
+void readAttention(const ConfigReader& r, ModelConfig& c)
+{
+    c.numHeads = r.positive("num_attention_heads");
+    c.numKvHeads = r.positive("num_key_value_heads", c.numHeads);
+    if (r.has("head_dim")) {
+        c.headDim = r.positive("head_dim");
+    } else {
+        if (c.hiddenSize % c.numHeads != 0)
+            r.fail("num_attention_heads", "hidden_size " + std::to_string(c.hiddenSize) +
+                                              " is not divisible by num_attention_heads " +
+                                              std::to_string(c.numHeads));
+        c.headDim = c.hiddenSize / c.numHeads;
+    }
+    if (c.numHeads % c.numKvHeads != 0)
+        r.fail("num_key_value_heads", "num_attention_heads " + std::to_string(c.numHeads) +
+                                          " is not divisible by num_key_value_heads " +
+                                          std::to_string(c.numKvHeads));
+    // RoPE rotates pairs of channels.
+    if (c.headDim % 2 != 0)
+        r.fail("head_dim", "head dimension " + std::to_string(c.headDim) + " must be even");
+}
+
+void readFamilyKeys(const ConfigReader& r, ModelConfig& c)
+{
+    if (c.modelType == "llama") {
+        c.attentionBias = r.boolean("attention_bias", false);
+        // An MLP bias or another activation would run without error and give wrong numbers.
+        if (r.boolean("mlp_bias", false))
+            r.fail("mlp_bias", "MLP biases are not supported");
+    } else if (c.modelType == "qwen2") {
+        c.attentionBias = true;
+        if (r.boolean("use_sliding_window", false))
+            c.slidingWindow = r.positive("sliding_window");
+    } else { // mistral
+        c.attentionBias = false;
+        c.slidingWindow = r.positive("sliding_window", 0);
+    }
+    const std::string act = r.string("hidden_act", "silu");
+    if (act != "silu")
+        r.fail("hidden_act", "unsupported activation '" + act + "' (supported: silu)");
+}
+
 } // namespace
+
+void readLlamaConfig(const ConfigReader& r, ModelConfig& c)
+{
+    c.intermediateSize = r.positive("intermediate_size");
+    readAttention(r, c);
+    c.maxPositionEmbeddings = r.positive("max_position_embeddings", 2048);
+    c.rmsNormEps = r.finitePositive("rms_norm_eps", 1e-6);
+    c.ropeTheta = r.finitePositive("rope_theta", 10000.0);
+    c.ropeScaling = readRopeScaling(r);
+    readFamilyKeys(r, c);
+}
+
+void writeLlamaConfig(const ModelConfig& c, nlohmann::ordered_json& j)
+{
+    using OJson = nlohmann::ordered_json;
+    j["intermediate_size"] = c.intermediateSize;
+    j["num_hidden_layers"] = c.numLayers;
+    j["num_attention_heads"] = c.numHeads;
+    j["num_key_value_heads"] = c.numKvHeads;
+    j["head_dim"] = c.headDim;
+    j["hidden_act"] = "silu";
+    j["max_position_embeddings"] = c.maxPositionEmbeddings;
+    j["rms_norm_eps"] = c.rmsNormEps;
+    j["rope_theta"] = c.ropeTheta;
+    const auto& rs = c.ropeScaling;
+    if (rs.type.empty()) {
+        j["rope_scaling"] = nullptr;
+    } else {
+        OJson o{{"rope_type", rs.type}, {"factor", rs.factor}};
+        if (rs.type == "llama3") {
+            o["low_freq_factor"] = rs.lowFreqFactor;
+            o["high_freq_factor"] = rs.highFreqFactor;
+            o["original_max_position_embeddings"] = rs.originalMaxPositionEmbeddings;
+        }
+        j["rope_scaling"] = o;
+    }
+    j["tie_word_embeddings"] = c.tieWordEmbeddings;
+    if (c.modelType == "llama") {
+        j["attention_bias"] = c.attentionBias;
+        j["mlp_bias"] = false;
+    } else if (c.modelType == "qwen2") {
+        j["use_sliding_window"] = c.slidingWindow > 0;
+        j["sliding_window"] = c.slidingWindow > 0 ? OJson(c.slidingWindow) : OJson(nullptr);
+    } else {
+        j["sliding_window"] = c.slidingWindow > 0 ? OJson(c.slidingWindow) : OJson(nullptr);
+    }
+}
 
 LlamaArchitecture::LlamaArchitecture(const ModelConfig& config)
     : Architecture(config), m_layout(makeLayout(config))

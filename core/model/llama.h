@@ -8,6 +8,8 @@
 #include "model/architecture.h"
 #include "model/llama_ops.h"
 
+#include <nlohmann/json.hpp>
+
 namespace ptq {
 
 // RoPE tables for the walk.
@@ -20,6 +22,16 @@ public:
 private:
     RopeTables m_rope;
 };
+
+class ConfigReader; // model/config_reader.h
+
+// config.json keys of the family beyond the common ones (vocab_size, hidden_size,
+// num_hidden_layers, tie_word_embeddings): attention, RoPE and its scaling, norms, and what
+// distinguishes the rows (Mistral's sliding window, Qwen2's biases). Throws ptq::Error naming
+// the file and the key.
+void readLlamaConfig(const ConfigReader& r, ModelConfig& c);
+// The same keys, written in transformers' order from intermediate_size to the row's own.
+void writeLlamaConfig(const ModelConfig& c, nlohmann::ordered_json& j);
 
 class LlamaArchitecture : public Architecture {
 public:

@@ -160,7 +160,8 @@ double relDiff(const torch::Tensor& a, const torch::Tensor& b)
 
 } // namespace
 
-// What every row's layout promises, checked on its own forward: the tensors load with their
+// What every row's layout promises, checked on its own forward: its config round-trips
+// through config.json, the tensors load with their
 // shapes, each linear reads exactly one input group, every declared feature is backed by the
 // layout, a positive scale folded at any fold point leaves the block's function unchanged,
 // and the autograd forward computes the inference forward and reaches every tensor.
@@ -173,6 +174,8 @@ TEST(Architectures, EveryRowKeepsWhatItsLayoutPromises)
         SCOPED_TRACE(arch.modelType);
         TempDir dir("layout-" + arch.modelType);
         const ModelConfig config = tinyConfigFor(arch.modelType);
+        // The row reads back every key it writes (ArchitectureInfo::readConfig/writeConfig).
+        EXPECT_EQ(ModelConfig::fromJson(config.toJson(), "round trip").toJson(), config.toJson());
         writeLlamaCheckpoint(dir.path(), config, testWeights(config, 7, 4.0));
         const Model model(Checkpoint::open(dir.path()));
         const BlockLayout& layout = *model.layout();
