@@ -34,8 +34,10 @@ commands:
         [--steps N] [--lr X] [--min-lr-ratio X] [--warmup N] [--weight-decay X]
         [--grad-clip X] [--seed S] [--eval-every N] [--eval-batches N]
         [--checkpoint-every N] [--dtype F32|BF16|F16] [--threads N (default 1)] [--resume]
-        [--quiet]
+        [--quiet] [--experts E [--top-k K (default 2)] [--aux-loss X (default 0.01)]]
         train a LLaMA-architecture model from scratch (AdamW, warmup + cosine schedule);
+        with --experts, a Mixtral-style Mixture of Experts (E experts of width
+        --intermediate per layer, top-K routing, load-balancing loss weight X);
         DIR gets config.json, model.safetensors, the tokenizer, train_log.csv,
         valid_log.csv and a resumable train_state/ (Ctrl-C saves it; --resume continues)
   corpus --fetched DIR --out DIR
@@ -77,7 +79,7 @@ commands:
   merge A.db B.db ... -o C.db
         copy the runs of several stores into one (created when missing), matched by run
         fingerprint; prints how many runs each input added, updated or skipped
-  pareto --metric M [--db FILE] [--dataset SHA|PATH] [--x bytes|bpw] [--model FP|NAME]
+  pareto --metric M [--db FILE] [--dataset SHA|PATH] [--x bytes|bpw|active-bytes] [--model FP|NAME]
         [--per-model] [--per-recipe] [--budget-mb N] [--iso-size TOL] [--json]
         Pareto fronts of finished runs, size (packed bytes or bits/weight) against a
         metric (perplexity, kl_mean, acc, ...); --budget-mb: the best run of at most N MB;

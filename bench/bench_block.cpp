@@ -80,7 +80,7 @@ BlockWeights randomBlock(const Model& model)
     };
     BlockWeights w;
     w.index = 0;
-    w.layout = model.layout();
+    w.layout = model.layout(0);
     w.tensors["input_layernorm"] = torch::ones({kHidden});
     w.tensors["post_attention_layernorm"] = torch::ones({kHidden});
     w.tensors["self_attn.q_proj"] = normal({kHidden, kHidden});

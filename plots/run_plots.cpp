@@ -290,8 +290,10 @@ int RunParetoPlot::setRuns(const std::vector<RunRecord>& runs, const RunParetoSp
     resetPlot();
     m_fronts.clear();
     m_warnings.clear();
-    const QString xLabel =
-        spec.x == SizeAxis::Bytes ? tr("Model size (MB, packed)") : tr("Bits per weight");
+    const QString xLabel = spec.x == SizeAxis::Bytes ? tr("Model size (MB, packed)")
+                           : spec.x == SizeAxis::ActiveBytes
+                               ? tr("Active size per token (MB, packed)")
+                               : tr("Bits per weight");
     ParetoQuery query;
     query.metric = spec.metric;
     query.dataset = spec.dataset;
@@ -305,7 +307,7 @@ int RunParetoPlot::setRuns(const std::vector<RunRecord>& runs, const RunParetoSp
         throw;
     }
     m_warnings = set.warnings;
-    const double scale = spec.x == SizeAxis::Bytes ? 1e-6 : 1.0;
+    const double scale = spec.x == SizeAxis::BitsPerWeight ? 1.0 : 1e-6;
     // One graph per (bits, class): colour = bits, shape = taxonomy class.
     std::map<std::pair<int, QString>, QCPGraph*> graphs;
     for (const ParetoPoint& p : set.points) {
@@ -342,7 +344,7 @@ void RunParetoPlot::drawFronts(const std::vector<RunRecord>& runs, const RunPare
         spec.front == FrontMode::Overall ? ParetoGrouping::All : ParetoGrouping::PerRecipe);
     static const Qt::PenStyle styles[] = {Qt::DashLine, Qt::DotLine, Qt::DashDotLine,
                                           Qt::DashDotDotLine, Qt::SolidLine};
-    const double scale = spec.x == SizeAxis::Bytes ? 1e-6 : 1.0;
+    const double scale = spec.x == SizeAxis::BitsPerWeight ? 1.0 : 1e-6;
     int index = 0;
     for (const ParetoGroupFront& group : result.groups) {
         DrawnFront drawn;

@@ -430,6 +430,30 @@
         <translation>層に沿った推移</translation>
     </message>
     <message>
+        <source>Experts</source>
+        <translation>エキスパート</translation>
+    </message>
+    <message>
+        <source>Layers × experts of the selected run</source>
+        <translation>選択した実行の層 × エキスパート</translation>
+    </message>
+    <message>
+        <source>Experts across runs (mean over layers)</source>
+        <translation>実行間のエキスパート比較（層の平均）</translation>
+    </message>
+    <message>
+        <source>No Mixture-of-Experts run among the runs shown.</source>
+        <translation>表示中の実行に Mixture-of-Experts の実行はありません。</translation>
+    </message>
+    <message>
+        <source>expert %1</source>
+        <translation>エキスパート %1</translation>
+    </message>
+    <message>
+        <source>Calibration tokens</source>
+        <translation>キャリブレーション・トークン数</translation>
+    </message>
+    <message>
         <location filename="../ui/layer_inspector.cpp" line="230"/>
         <location filename="../ui/layer_inspector.cpp" line="310"/>
         <source>all models</source>
@@ -971,6 +995,10 @@
 <context>
     <name>ptq::ResultsPanel</name>
     <message>
+        <source>Active size per token (MB)</source>
+        <translation>トークンあたりのアクティブサイズ (MB)</translation>
+    </message>
+    <message>
         <location filename="../ui/results_panel.cpp" line="211"/>
         <source>Metric:</source>
         <translation>指標:</translation>
@@ -1173,6 +1201,10 @@
 </context>
 <context>
     <name>ptq::RunParetoPlot</name>
+    <message>
+        <source>Active size per token (MB, packed)</source>
+        <translation>トークンあたりのアクティブサイズ (MB, パック済み)</translation>
+    </message>
     <message>
         <location filename="../plots/run_plots.cpp" line="294"/>
         <source>Model size (MB, packed)</source>

@@ -430,6 +430,30 @@
         <translation>沿层变化</translation>
     </message>
     <message>
+        <source>Experts</source>
+        <translation>专家</translation>
+    </message>
+    <message>
+        <source>Layers × experts of the selected run</source>
+        <translation>所选运行的层 × 专家</translation>
+    </message>
+    <message>
+        <source>Experts across runs (mean over layers)</source>
+        <translation>各运行的专家比较（层平均）</translation>
+    </message>
+    <message>
+        <source>No Mixture-of-Experts run among the runs shown.</source>
+        <translation>显示的运行中没有混合专家 (MoE) 运行。</translation>
+    </message>
+    <message>
+        <source>expert %1</source>
+        <translation>专家 %1</translation>
+    </message>
+    <message>
+        <source>Calibration tokens</source>
+        <translation>校准词元数</translation>
+    </message>
+    <message>
         <location filename="../ui/layer_inspector.cpp" line="230"/>
         <location filename="../ui/layer_inspector.cpp" line="310"/>
         <source>all models</source>
@@ -971,6 +995,10 @@
 <context>
     <name>ptq::ResultsPanel</name>
     <message>
+        <source>Active size per token (MB)</source>
+        <translation>每个词元的激活大小 (MB)</translation>
+    </message>
+    <message>
         <location filename="../ui/results_panel.cpp" line="211"/>
         <source>Metric:</source>
         <translation>指标：</translation>
@@ -1173,6 +1201,10 @@
 </context>
 <context>
     <name>ptq::RunParetoPlot</name>
+    <message>
+        <source>Active size per token (MB, packed)</source>
+        <translation>每个词元的激活大小 (MB, 打包)</translation>
+    </message>
     <message>
         <location filename="../plots/run_plots.cpp" line="294"/>
         <source>Model size (MB, packed)</source>

@@ -1,6 +1,7 @@
 #include "layer_inspector.h"
 
 #include "error_label.h"
+#include "expert_heatmaps.h"
 #include "export_dialog.h"
 #include "heatmap_plot.h"
 #include "workbench_context.h"
@@ -32,8 +33,8 @@ namespace ptq {
 namespace {
 
 constexpr LayerMeasure kMeasures[] = {LayerMeasure::RelWeightError, LayerMeasure::OutputError,
-                                      LayerMeasure::MethodLoss, LayerMeasure::MaxAbsError,
-                                      LayerMeasure::Seconds};
+                                      LayerMeasure::MethodLoss,     LayerMeasure::MaxAbsError,
+                                      LayerMeasure::Seconds,        LayerMeasure::CalibTokens};
 
 QString number(double v)
 {
@@ -75,6 +76,8 @@ double layerMeasureValue(const LayerErrorRow& row, LayerMeasure measure)
         return row.maxAbsError;
     case LayerMeasure::Seconds:
         return row.seconds;
+    case LayerMeasure::CalibTokens:
+        return double(row.routedTokens >= 0 ? row.routedTokens : row.calibTokens);
     }
     return std::numeric_limits<double>::quiet_NaN();
 }
@@ -92,6 +95,8 @@ QString layerMeasureName(LayerMeasure measure)
         return QCoreApplication::translate("ptq::LayerInspector", "Max. abs. error");
     case LayerMeasure::Seconds:
         return QCoreApplication::translate("ptq::LayerInspector", "Time (s)");
+    case LayerMeasure::CalibTokens:
+        return QCoreApplication::translate("ptq::LayerInspector", "Calibration tokens");
     }
     return {};
 }
@@ -151,6 +156,23 @@ void LayerInspector::buildUi()
     m_tabs->setObjectName(QStringLiteral("layerTabs"));
     m_tabs->addTab(m_heatmap, QString());
     m_tabs->addTab(m_chart, QString());
+    auto* expertPage = new QWidget(this);
+    m_expertMode = new QComboBox(expertPage);
+    m_expertMode->setObjectName(QStringLiteral("expertModeCombo"));
+    m_expertMode->addItem(QString(), 0); // layers × experts of the selected run
+    m_expertMode->addItem(QString(), 1); // experts × runs
+    m_expertNote = new QLabel(expertPage);
+    m_expertNote->setObjectName(QStringLiteral("expertNote"));
+    m_experts = new HeatmapPlot(expertPage);
+    m_experts->setObjectName(QStringLiteral("expertHeatmap"));
+    auto* expertLayout = new QVBoxLayout(expertPage);
+    expertLayout->setContentsMargins(0, 0, 0, 0);
+    auto* expertControls = new QHBoxLayout;
+    expertControls->addWidget(m_expertMode);
+    expertControls->addWidget(m_expertNote, 1);
+    expertLayout->addLayout(expertControls);
+    expertLayout->addWidget(m_experts, 1);
+    m_tabs->addTab(expertPage, QString());
 
     m_layerList = new QListWidget(this);
     m_layerList->setObjectName(QStringLiteral("layerList"));
@@ -200,6 +222,9 @@ void LayerInspector::connectUi()
     connect(m_modelCombo, &QComboBox::currentIndexChanged, this, &LayerInspector::rebuildViews);
     connect(m_measureCombo, &QComboBox::currentIndexChanged, this, &LayerInspector::rebuildViews);
     connect(m_logCheck, &QCheckBox::toggled, this, &LayerInspector::rebuildViews);
+    connect(m_expertMode, &QComboBox::currentIndexChanged, this, &LayerInspector::fillExperts);
+    connect(m_experts, &HeatmapPlot::cellClicked, this,
+            [this](const QString&, qint64 runId) { m_context->selectRun(runId); });
     connect(m_heatmap, &HeatmapPlot::cellClicked, this, [this](const QString& layer, qint64 runId) {
         m_context->selectRun(runId);
         m_context->selectLayer(layer);
@@ -219,6 +244,9 @@ void LayerInspector::retranslateUi()
     m_exportButton->setText(tr("Export figure…"));
     m_tabs->setTabText(0, tr("Heatmap"));
     m_tabs->setTabText(1, tr("Along the layers"));
+    m_tabs->setTabText(2, tr("Experts"));
+    m_expertMode->setItemText(0, tr("Layers × experts of the selected run"));
+    m_expertMode->setItemText(1, tr("Experts across runs (mean over layers)"));
     for (int i = 0; i < m_measureCombo->count(); ++i)
         m_measureCombo->setItemText(
             i, layerMeasureName(LayerMeasure(m_measureCombo->itemData(i).toInt())));
@@ -349,6 +377,7 @@ void LayerInspector::rebuildViews()
     }
     fillHeatmap();
     fillChart();
+    fillExperts();
     showLayer(m_context->selectedLayer());
 }
 
@@ -561,6 +590,28 @@ void LayerInspector::onRunSelected(qint64 runId)
             }
         }
     fillDistribution(m_context->selectedLayer());
+    fillExperts();
+}
+
+void LayerInspector::fillExperts()
+{
+    HeatmapData data;
+    if (m_expertMode->currentData().toInt() == 1) {
+        data = expertsAcrossRuns(m_shown, m_layers, measure());
+    } else {
+        // The selected run when shown, else the first shown run with experts.
+        for (const RunRecord& r : m_shown) {
+            HeatmapData d = expertsOfRun(m_layers[r.id], measure(), r.id);
+            if (d.layers.isEmpty())
+                continue;
+            if (data.layers.isEmpty() || r.id == m_context->selectedRun())
+                data = std::move(d);
+        }
+    }
+    m_expertNote->setText(
+        data.layers.isEmpty() ? tr("No Mixture-of-Experts run among the runs shown.") : QString());
+    m_experts->setLogScale(m_logCheck->isChecked());
+    m_experts->setData(data);
 }
 
 void LayerInspector::exportFigureWithDialog()

@@ -29,7 +29,16 @@ namespace ptq {
 class HeatmapPlot;
 class WorkbenchContext;
 
-enum class LayerMeasure { RelWeightError, OutputError, MethodLoss, MaxAbsError, Seconds };
+// CalibTokens: the calibration tokens routed to an MoE expert's linear (its statistics' token
+// count for any other linear).
+enum class LayerMeasure {
+    RelWeightError,
+    OutputError,
+    MethodLoss,
+    MaxAbsError,
+    Seconds,
+    CalibTokens
+};
 double layerMeasureValue(const LayerErrorRow& row, LayerMeasure measure);
 QString layerMeasureName(LayerMeasure measure); // translated, e.g. "Relative weight error"
 QString layerRowName(const LayerErrorRow& row); // "3.mlp.down_proj"
@@ -46,6 +55,9 @@ public:
     QTableWidget* statsTable() const { return m_stats; }
     QComboBox* modelCombo() const { return m_modelCombo; }
     QComboBox* measureCombo() const { return m_measureCombo; }
+    // The Experts tab (MoE runs): layers × experts of the selected run, or experts × runs.
+    HeatmapPlot* expertHeatmap() const { return m_experts; }
+    QComboBox* expertModeCombo() const { return m_expertMode; }
     LayerMeasure measure() const;
     // Rank, min / median / max of the selected layer in the selected run ("" when none).
     QString statsSummary() const;
@@ -70,6 +82,7 @@ private:
     void rebuildViews();
     void fillHeatmap();
     void fillChart();
+    void fillExperts();
     void showLayer(const QString& layer);
     void fillStatsTable(const QString& layer);
     void fillDistribution(const QString& layer);
@@ -93,6 +106,9 @@ private:
     QPushButton* m_exportButton = nullptr;
     QTabWidget* m_tabs = nullptr;
     HeatmapPlot* m_heatmap = nullptr;
+    HeatmapPlot* m_experts = nullptr;
+    QComboBox* m_expertMode = nullptr;
+    QLabel* m_expertNote = nullptr;
     QCustomPlot* m_chart = nullptr;
     QListWidget* m_layerList = nullptr;
     QLabel* m_layerTitle = nullptr;

@@ -68,6 +68,7 @@ QWidget* ResultsPanel::buildControls()
     m_sizeAxis->setObjectName(QStringLiteral("sizeAxisCombo"));
     m_sizeAxis->addItem(QString(), int(SizeAxis::Bytes));
     m_sizeAxis->addItem(QString(), int(SizeAxis::BitsPerWeight));
+    m_sizeAxis->addItem(QString(), int(SizeAxis::ActiveBytes));
     m_logX = new QCheckBox(box);
     m_logX->setObjectName(QStringLiteral("logXCheck"));
     m_logY = new QCheckBox(box);
@@ -209,6 +210,7 @@ void ResultsPanel::retranslateUi()
     m_axisCaption->setText(tr("x axis:"));
     m_sizeAxis->setItemText(0, tr("Size (MB)"));
     m_sizeAxis->setItemText(1, tr("Bits per weight"));
+    m_sizeAxis->setItemText(2, tr("Active size per token (MB)"));
     m_logX->setText(tr("Log x"));
     m_logY->setText(tr("Log y"));
     m_frontCaption->setText(tr("Front:"));

@@ -265,7 +265,9 @@ int runPareto(const std::vector<std::string>& args)
     std::printf("metric %s (%s is better) on dataset %s, x = %s\n", res.metric.c_str(),
                 res.direction == Direction::Minimize ? "lower" : "higher",
                 res.datasetSha256.empty() ? "(none)" : res.datasetSha256.c_str(),
-                res.x == SizeAxis::Bytes ? "packed size" : "bits per weight");
+                res.x == SizeAxis::Bytes         ? "packed size"
+                : res.x == SizeAxis::ActiveBytes ? "packed size one token reads"
+                                                 : "bits per weight");
     for (const auto& w : res.warnings)
         std::printf("warning: %s\n", w.c_str());
     for (const auto& g : res.groups)

@@ -90,19 +90,28 @@ void printSummary(const Recipe& recipe, const RunResults& r)
                 metric(r, "perplexity"));
     std::printf("KL            mean %.6f, max %.4f nats/token; top-1 agreement %.2f%%\n",
                 metric(r, "kl_mean"), metric(r, "kl_max"), 100.0 * metric(r, "top1_agreement"));
+    if (std::isfinite(metric(r, "routing_agreement")))
+        std::printf("routing       %.2f%% of tokens keep their top-k experts; %.3f MB read per "
+                    "token\n",
+                    100.0 * metric(r, "routing_agreement"), metric(r, "active_packed_bytes") / 1e6);
     std::printf("time          quantize %.2f s, evaluate %.2f s\n", r.quantizeSeconds,
                 r.evalSeconds);
     for (const auto& w : r.warnings)
         std::printf("warning       %s\n", w.c_str());
-    std::printf("\n%5s  %-18s %12s %12s %12s %10s\n", "block", "layer", "rel W err", "output err",
-                "max |dW|", "bytes");
+    std::printf("\n%5s  %-18s %12s %12s %12s %10s %8s\n", "block", "layer", "rel W err",
+                "output err", "max |dW|", "bytes", "tokens");
     for (const auto& l : r.layers)
-        std::printf("%5lld  %-18s %12.4e %12.4e %12.4e %10llu\n", static_cast<long long>(l.block),
-                    l.layer.c_str(), l.relWeightError, l.outputError, l.maxAbsError,
-                    static_cast<unsigned long long>(l.bytes));
-    for (const auto& b : r.blocks)
-        std::printf("block %lld output error %.4e (%.2f s)\n", static_cast<long long>(b.block),
+        std::printf("%5lld  %-18s %12.4e %12.4e %12.4e %10llu %8lld\n",
+                    static_cast<long long>(l.block), l.layer.c_str(), l.relWeightError,
+                    l.outputError, l.maxAbsError, static_cast<unsigned long long>(l.bytes),
+                    static_cast<long long>(l.routedTokens >= 0 ? l.routedTokens : l.calibTokens));
+    for (const auto& b : r.blocks) {
+        std::printf("block %lld output error %.4e (%.2f s)", static_cast<long long>(b.block),
                     b.outputError, b.seconds);
+        if (std::isfinite(b.routingAgreement))
+            std::printf(", routing agreement %.2f%%", 100.0 * b.routingAgreement);
+        std::printf("\n");
+    }
 }
 
 } // namespace

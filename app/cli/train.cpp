@@ -71,6 +71,19 @@ ModelConfig modelConfigFrom(const Args& a, const Tokenizer& tokenizer, int64_t s
     m.rmsNormEps = 1e-5;
     m.ropeTheta = 10000.0;
     m.tieWordEmbeddings = a.flag("tie");
+    // A Mixtral-style Mixture of Experts: every layer's MLP becomes E experts of width
+    // --intermediate, k of them per token.
+    const int64_t experts = a.integer("experts", 0, 0, 1024);
+    if (experts > 0) {
+        m.modelType = "mixtral";
+        m.moe.experts = experts;
+        m.moe.expertsPerToken = a.integer("top-k", 2, 1, experts);
+        m.moe.expertWidth = m.intermediateSize;
+        m.moe.normalizeTopK = true;
+        m.moe.auxLossCoef = real(a, "aux-loss", 0.01, 0.0, 10.0);
+    } else if (a.has("top-k") || a.has("aux-loss")) {
+        throw UsageError("--top-k and --aux-loss need --experts");
+    }
     m.bosTokenId = tokenizer.bosId();
     m.eosTokenId = tokenizer.eosId();
     return m;
@@ -103,8 +116,8 @@ void printSummary(const TrainConfig& c, const TrainResult& r)
 {
     const double tokensThisRun =
         static_cast<double>((r.stepsDone - r.startStep) * c.batchSize * c.seqlen);
-    std::printf("model         %s (llama, %lld parameters, %lld layers, hidden %lld)\n",
-                c.outDir.c_str(), static_cast<long long>(r.parameters),
+    std::printf("model         %s (%s, %lld parameters, %lld layers, hidden %lld)\n",
+                c.outDir.c_str(), c.model.modelType.c_str(), static_cast<long long>(r.parameters),
                 static_cast<long long>(c.model.numLayers),
                 static_cast<long long>(c.model.hiddenSize));
     std::printf("steps         %lld of %lld%s%s\n", static_cast<long long>(r.stepsDone),
@@ -134,7 +147,8 @@ int runTrain(const std::vector<std::string>& args)
                   "lr",           "min-lr-ratio", "warmup",
                   "weight-decay", "grad-clip",    "seed",
                   "eval-every",   "eval-batches", "checkpoint-every",
-                  "dtype",        "threads"},
+                  "dtype",        "threads",      "experts",
+                  "top-k",        "aux-loss"},
            {"resume", "tie", "quiet"});
     // One thread by default: on the 2-core machines a 2-thread step ran 2-5x slower than a
     // 1-thread one whenever other work shared the cores (OpenMP spin-waits), and one thread

@@ -203,13 +203,22 @@ ExportTable runsTable(const std::vector<RunRecord>& runs)
 
 ExportTable layerErrorsTable(const std::vector<LayerErrorRow>& layers)
 {
+    // The Mixture-of-Experts columns only when some linear belongs to an expert.
+    const bool experts = std::any_of(layers.begin(), layers.end(),
+                                     [](const LayerErrorRow& l) { return l.expert >= 0; });
+    auto shown = [&](const LayerColumn& col) {
+        const std::string name = col.name;
+        return experts || (name != "expert" && name != "routed_tokens" && name != "calib_tokens");
+    };
     ExportTable t;
     for (const auto& col : layerColumns())
-        t.columns.push_back(col.name);
+        if (shown(col))
+            t.columns.push_back(col.name);
     for (const auto& l : layers) {
         std::vector<ExportCell> row;
         for (const auto& col : layerColumns())
-            std::visit([&](const auto& v) { row.push_back(v); }, col.get(l));
+            if (shown(col))
+                std::visit([&](const auto& v) { row.push_back(v); }, col.get(l));
         t.rows.push_back(std::move(row));
     }
     return t;

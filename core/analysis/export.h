@@ -36,7 +36,9 @@ struct ExportTable {
 // own columns carry them. A run without a recorded size has empty size cells.
 ExportTable runsTable(const std::vector<RunRecord>& runs);
 
-// One row per layer, the columns of layerColumns() (store/layer_record.h).
+// One row per layer, the columns of layerColumns() (store/layer_record.h); the
+// Mixture-of-Experts columns (expert, routed_tokens, calib_tokens) appear only when some row
+// belongs to an expert.
 ExportTable layerErrorsTable(const std::vector<LayerErrorRow>& layers);
 
 // Numbers in CSV and JSON use the shortest text that reads back to the same double.

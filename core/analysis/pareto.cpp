@@ -54,7 +54,12 @@ bool betterValue(double a, double b, Direction d)
 
 double sizeOf(const RunRecord& run, SizeAxis axis)
 {
-    return axis == SizeAxis::Bytes ? static_cast<double>(run.packedBytes) : run.bitsPerWeight;
+    if (axis == SizeAxis::ActiveBytes) // recorded for MoE runs; a dense model reads it all
+        for (const auto& m : run.metrics)
+            if (m.name == "active_packed_bytes")
+                return m.value;
+    return axis == SizeAxis::BitsPerWeight ? run.bitsPerWeight
+                                           : static_cast<double>(run.packedBytes);
 }
 
 // Bits per weight used to decide which side of an iso-size pair runs at fewer bits: the
@@ -104,6 +109,8 @@ Direction metricDirection(const std::string& metric)
         {"bits_per_weight", Direction::Minimize},
         {"packed_bytes", Direction::Minimize},
         {"fp16_bytes", Direction::Minimize},
+        {"routing_agreement", Direction::Maximize},
+        {"active_packed_bytes", Direction::Minimize},
     };
     auto it = kDirections.find(metric);
     if (it == kDirections.end())
@@ -115,7 +122,15 @@ Direction metricDirection(const std::string& metric)
 
 std::string sizeAxisName(SizeAxis axis)
 {
-    return axis == SizeAxis::Bytes ? "bytes" : "bpw";
+    switch (axis) {
+    case SizeAxis::Bytes:
+        return "bytes";
+    case SizeAxis::BitsPerWeight:
+        return "bpw";
+    case SizeAxis::ActiveBytes:
+        return "active-bytes";
+    }
+    return "bytes";
 }
 
 SizeAxis parseSizeAxis(const std::string& name, const std::string& source)
@@ -124,7 +139,9 @@ SizeAxis parseSizeAxis(const std::string& name, const std::string& source)
         return SizeAxis::Bytes;
     if (name == "bpw")
         return SizeAxis::BitsPerWeight;
-    throw Error(source, name, "unknown size axis; expected 'bytes' or 'bpw'");
+    if (name == "active-bytes")
+        return SizeAxis::ActiveBytes;
+    throw Error(source, name, "unknown size axis; expected 'bytes', 'active-bytes' or 'bpw'");
 }
 
 std::vector<size_t> paretoFront(const std::vector<ParetoPoint>& points, Direction yDirection,

@@ -24,10 +24,12 @@ enum class Direction { Minimize, Maximize };
 // Throws ptq::Error (listing the known names) for an unknown metric.
 Direction metricDirection(const std::string& metric);
 
-// x axis of a front: the real packed size in bytes (scales and zeros included) or the
-// bits per weight of the quantized linears.
-enum class SizeAxis { Bytes, BitsPerWeight };
-std::string sizeAxisName(SizeAxis axis); // "bytes", "bpw"
+// x axis of a front: the real packed size in bytes (scales and zeros included), the bits per
+// weight of the quantized linears, or the packed bytes one token reads (a Mixture of Experts
+// reads k of its E experts per layer: the active_packed_bytes metric; the whole packed size
+// for a dense model). Runs must be listed with their metrics for ActiveBytes.
+enum class SizeAxis { Bytes, BitsPerWeight, ActiveBytes };
+std::string sizeAxisName(SizeAxis axis); // "bytes", "bpw", "active-bytes"
 SizeAxis parseSizeAxis(const std::string& name, const std::string& source = "size axis");
 
 struct ParetoPoint {

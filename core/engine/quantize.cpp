@@ -24,16 +24,26 @@ double secondsSince(Clock::time_point t)
 }
 
 // The calibration passes: with trueSequential, one per input group in execution order (a
-// group is calibrated on the outputs of the groups before it, already quantized); otherwise
-// one pass for every group.
+// group is calibrated on the outputs of the groups before it, already quantized), groups of
+// one pass name (an MoE layer's experts) together in the pass of the first; otherwise one
+// pass for every group.
 std::vector<std::vector<InputGroup>> quantizationPasses(const BlockLayout& layout,
                                                         bool trueSequential)
 {
     if (!trueSequential)
         return {layout.inputGroups};
     std::vector<std::vector<InputGroup>> passes;
-    for (const auto& g : layout.inputGroups)
+    std::map<std::string, std::size_t> named;
+    for (const auto& g : layout.inputGroups) {
+        if (!g.pass.empty()) {
+            if (auto it = named.find(g.pass); it != named.end()) {
+                passes[it->second].push_back(g);
+                continue;
+            }
+            named[g.pass] = passes.size();
+        }
         passes.push_back({g});
+    }
     return passes;
 }
 
@@ -41,6 +51,8 @@ std::vector<std::vector<InputGroup>> quantizationPasses(const BlockLayout& layou
 struct Capture {
     std::map<std::string, std::unique_ptr<HessianAccumulator>> hessians;
     std::map<std::string, std::vector<torch::Tensor>> samples; // (rows, in) chunks
+    std::map<std::string, int64_t> rows;                       // tokens seen per input
+    std::vector<int64_t> routed; // MoE: calibration tokens routed to each expert
     int64_t stride = 1;
 
     LinearObserver observer()
@@ -49,11 +61,32 @@ struct Capture {
             auto it = samples.find(name);
             if (it == samples.end())
                 return;
-            auto rows = x.reshape({-1, x.size(-1)});
+            auto r = x.reshape({-1, x.size(-1)});
+            rows[name] += r.size(0);
             if (auto h = hessians.find(name); h != hessians.end())
-                h->second->add(rows);
-            it->second.push_back(rows.slice(0, 0, rows.size(0), stride).clone());
+                h->second->add(r);
+            it->second.push_back(r.slice(0, 0, r.size(0), stride).clone());
         };
+    }
+    RouterObserver router()
+    {
+        return [this](int64_t, const std::string&, const torch::Tensor& logits,
+                      const torch::Tensor& experts) {
+            const auto counts = torch::bincount(experts.reshape({-1}), {}, logits.size(-1));
+            routed.resize(std::max<std::size_t>(routed.size(), std::size_t(counts.size(0))), 0);
+            for (int64_t e = 0; e < counts.size(0); ++e)
+                routed[std::size_t(e)] += counts[e].item<int64_t>();
+        };
+    }
+    // Moves what `other` captured for its inputs into this capture.
+    void take(Capture& other)
+    {
+        for (auto& [k, v] : other.hessians)
+            hessians[k] = std::move(v);
+        for (auto& [k, v] : other.samples)
+            samples[k] = std::move(v);
+        for (auto& [k, v] : other.rows)
+            rows[k] = v;
     }
 };
 
@@ -110,6 +143,14 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
     rec.outputError =
         relSquaredError(torch::linear(x, original), torch::linear(x, res.dequantized));
     rec.methodLoss = res.loss;
+    rec.calibTokens = cap.rows.count(inputKey) ? cap.rows.at(inputKey) : 0;
+    if (w.layout->hasTensor(linear) && w.layout->tensor(linear).linear) {
+        const InputGroup& g = w.layout->groupOf(linear);
+        rec.expert = g.expert;
+        if (g.routed && g.expert >= 0)
+            rec.routedTokens =
+                std::size_t(g.expert) < cap.routed.size() ? cap.routed[std::size_t(g.expert)] : 0;
+    }
     rec.bits = job.config.recipe.weightGrid.bits;
     rec.groupSize = job.config.recipe.weightGrid.groupSize;
     rec.bytes = res.q.bytes();
@@ -120,19 +161,62 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
     return rec;
 }
 
-// Runs the block on h with an observer and fills a capture for the given groups.
+// Runs the block on h with an observer and fills a capture for the given inputs (a group's
+// input, or a router: every token of its MoE layer). allExperts: every expert's observers see
+// every token (BlockCall::allExperts).
 void calibrate(const BlockJob& job, const BlockWeights& w, const torch::Tensor& h,
-               const std::vector<InputGroup>& groups, Capture& cap)
+               const std::vector<std::string>& inputs, Capture& cap, bool allExperts)
 {
     const int64_t rows = h.size(0) * h.size(1);
     cap.stride = std::max<int64_t>(1, rows / std::max<int64_t>(1, job.config.errorSampleRows));
-    for (const auto& g : groups) {
-        cap.samples[g.input] = {};
+    for (const auto& input : inputs) {
+        cap.samples[input] = {};
         if (job.needsHessian)
-            cap.hessians[g.input] = std::make_unique<HessianAccumulator>(
-                w.at(g.input).size(1), fullName(job, w.index, g.input));
+            cap.hessians[input] = std::make_unique<HessianAccumulator>(
+                w.at(input).size(1), fullName(job, w.index, input));
     }
-    job.model.blockForward(w, h, job.forward, cap.observer());
+    const LinearObserver observe = cap.observer();
+    const RouterObserver route = cap.router();
+    BlockCall call;
+    call.observe = &observe;
+    call.route = &route;
+    call.allExperts = allExperts;
+    job.model.blockForward(w, h, job.forward, call);
+}
+
+std::vector<std::string> inputsOf(const std::vector<InputGroup>& groups)
+{
+    std::vector<std::string> out;
+    for (const auto& g : groups)
+        out.push_back(g.input);
+    return out;
+}
+
+// A routed expert whose calibration tokens are fewer than its input width has a singular
+// Hessian before damping and statistics from a handful of tokens (none at all for an expert
+// no token chose, where reference scripts produce all-zero weights or NaN): such groups are
+// calibrated again on every token (BlockCall::allExperts), with a warning naming the expert.
+void calibrateStarvedExperts(const BlockJob& job, const BlockWeights& w, const torch::Tensor& h,
+                             const std::vector<InputGroup>& pass, Capture& cap,
+                             std::vector<std::string>& warnings)
+{
+    std::vector<std::string> starved;
+    for (const auto& g : pass) {
+        const int64_t width = w.at(g.input).size(1), seen = cap.rows[g.input];
+        if (!g.routed || seen >= width)
+            continue;
+        starved.push_back(g.input);
+        warnings.push_back("block " + std::to_string(w.index) + ": expert " +
+                           std::to_string(g.expert) + " (" + g.input + ") saw " +
+                           std::to_string(seen) + " routed calibration tokens, fewer than its " +
+                           "input width " + std::to_string(width) +
+                           "; its statistics come from all calibration tokens");
+    }
+    if (starved.empty())
+        return;
+    Capture all;
+    calibrate(job, w, h, starved, all, true);
+    cap.take(all);
 }
 
 // Full-precision reference error of the block, in window chunks to bound memory.
@@ -151,14 +235,30 @@ double blockOutputError(const BlockJob& job, const BlockWeights& fp, const torch
     return den > 0 ? num / den : 0.0;
 }
 
-// Static activation ranges of the block's linear inputs.
+// Static activation ranges of the block's linear inputs; an MoE expert that no calibration
+// token chose takes its range from every token.
 std::map<std::string, ActRange> activationRanges(const BlockJob& job, const BlockWeights& w,
                                                  const torch::Tensor& h)
 {
-    std::map<std::string, ActRange> ranges;
+    std::map<std::string, ActRange> ranges, all;
     job.model.blockForward(w, h, job.forward, [&](const std::string& name, const torch::Tensor& x) {
         ranges[name].add(x);
     });
+    bool missing = false;
+    for (const auto& g : w.layout->inputGroups)
+        missing = missing || !ranges.count(g.input);
+    if (!missing)
+        return ranges;
+    const LinearObserver observe = [&](const std::string& name, const torch::Tensor& x) {
+        all[name].add(x);
+    };
+    BlockCall call;
+    call.observe = &observe;
+    call.allExperts = true;
+    job.model.blockForward(w, h, job.forward, call);
+    for (const auto& g : w.layout->inputGroups)
+        if (!ranges.count(g.input) && all.count(g.input))
+            ranges[g.input] = all[g.input];
     return ranges;
 }
 
@@ -266,12 +366,21 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
     const BlockWeights fp = w.copy();
 
     QuantizedModel::Block out;
+    const bool allExperts = recipe.expertCalibration == "all";
     for (const auto& pass : quantizationPasses(*w.layout, recipe.trueSequential)) {
         Capture cap;
-        calibrate(job, w, h, pass, cap);
+        calibrate(job, w, h, inputsOf(pass), cap, allExperts);
+        if (!allExperts)
+            calibrateStarvedExperts(job, w, h, pass, cap, walk.result.warnings);
         for (const auto& group : pass)
             for (const auto& linear : group.linears)
                 walk.result.layers.push_back(quantizeLinear(job, w, linear, cap, group.input, out));
+    }
+    if (recipe.quantizeRouter && !w.layout->routers.empty()) {
+        Capture cap; // the routers' input: every token of the layer
+        calibrate(job, w, h, w.layout->routers, cap, false);
+        for (const auto& router : w.layout->routers)
+            walk.result.layers.push_back(quantizeLinear(job, w, router, cap, router, out));
     }
     std::map<std::string, ActRange> ranges;
     if (recipe.activations && !recipe.activations->dynamic)
@@ -291,7 +400,7 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
     walk.result.blocks.push_back(br);
 
     out.rest = w.copy();
-    for (const auto& name : w.layout->linears)
+    for (const auto& [name, q] : out.linears) // linears, and routers when quantized
         out.rest.tensors.erase(name);
     reportProgress(walk.progress,
                    {"quantize",
@@ -306,6 +415,8 @@ void accountSize(const Model& model, const std::vector<QuantizedModel::Block>& b
 {
     uint64_t fpParams = model.headParameters();
     uint64_t packed = 0, quantParams = 0;
+    double routedUnused = 0; // bytes of routed experts a token does not read
+    const MoeConfig& moe = model.config().moe;
     for (const auto& b : blocks) {
         for (const auto& [key, t] : b.rest.tensors) // norms, biases: everything not quantized
             if (t.defined())
@@ -313,9 +424,14 @@ void accountSize(const Model& model, const std::vector<QuantizedModel::Block>& b
         for (const auto& [name, q] : b.linears) {
             packed += q.bytes();
             quantParams += uint64_t(q.outFeatures) * uint64_t(q.inFeatures);
+            const auto& layout = *b.rest.layout;
+            if (moe.enabled() && layout.tensor(name).linear && layout.groupOf(name).expert >= 0)
+                routedUnused +=
+                    double(q.bytes()) * (1.0 - double(moe.expertsPerToken) / double(moe.experts));
         }
     }
     r.packedBytes = packed + 2 * fpParams;
+    r.activePackedBytes = r.packedBytes - uint64_t(std::llround(routedUnused));
     r.fp16Bytes = 2 * (fpParams + quantParams);
     r.bitsPerWeight = quantParams ? double(packed) * 8.0 / double(quantParams) : 0.0;
 }
@@ -364,8 +480,11 @@ QuantizeResult quantizeModel(const Model& model, const std::vector<int32_t>& cal
     const auto forward = work.context(config.calibSeqlen);
     long long step = 0;
     // One step per quantized linear and one per finished block.
-    const long long total =
-        work.numBlocks() * (static_cast<long long>(work.layout()->linears.size()) + 1);
+    long long total = work.numBlocks();
+    for (int64_t i = 0; i < work.numBlocks(); ++i)
+        total +=
+            static_cast<long long>(work.layout(i)->linears.size() +
+                                   (recipe.quantizeRouter ? work.layout(i)->routers.size() : 0));
     BlockJob job{work, config, *quantizer, *forward, progress, step, total, method.needsHessian};
     std::vector<QuantizedModel::Block> blocks;
     work.walk(work.embed(ids), *forward, [&](int64_t i, const torch::Tensor& input) {

@@ -85,6 +85,10 @@ struct QuantizeResult {
     // Real size: packed linears + 2 bytes (fp16) for every unquantized parameter
     // (embeddings, norms, biases, lm_head unless tied).
     uint64_t packedBytes = 0;
+    // What one token reads: the packed size with each MoE layer's routed experts counted k of
+    // E (experts of one layer have equal shapes, so this is exact per token); packedBytes for
+    // a dense model.
+    uint64_t activePackedBytes = 0;
     uint64_t fp16Bytes = 0;   // the same model entirely in fp16
     double bitsPerWeight = 0; // over the quantized linears, scales and zeros included
     int64_t calibTokens = 0;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -53,6 +54,14 @@ void evaluateTexts(const RunRequest& req, const Model& fp, const Model& quant,
         addMetric(out, "kl_mean", sha, kl.meanKl);
         addMetric(out, "kl_max", sha, kl.maxKl);
         addMetric(out, "top1_agreement", sha, kl.top1Agreement);
+        if (std::isnan(kl.routingAgreement))
+            continue;
+        addMetric(out, "routing_agreement", sha, kl.routingAgreement);
+        if (&path != &req.eval.texts.front())
+            continue; // per block: on the first evaluation text
+        for (auto& b : out.blocks)
+            if (b.block >= 0 && std::size_t(b.block) < kl.routingAgreementPerBlock.size())
+                b.routingAgreement = kl.routingAgreementPerBlock[std::size_t(b.block)];
     }
 }
 
@@ -88,6 +97,8 @@ void copyRecords(const QuantizeResult& q, RunResults& out)
     addMetric(out, "bits_per_weight", "", q.bitsPerWeight);
     addMetric(out, "packed_bytes", "", static_cast<double>(q.packedBytes));
     addMetric(out, "fp16_bytes", "", static_cast<double>(q.fp16Bytes));
+    if (q.activePackedBytes != q.packedBytes)
+        addMetric(out, "active_packed_bytes", "", static_cast<double>(q.activePackedBytes));
 }
 
 } // namespace
@@ -174,6 +185,9 @@ int64_t upsertRunInputs(ResultsStore& store, const RunRequest& request,
     m.path = request.modelDir;
     m.architecture = checkpoint->config().modelType;
     m.parameters = checkpoint->parameterCount();
+    // The routed experts a token does not use, from the config's shapes.
+    const auto& cfg = checkpoint->config();
+    m.activeParameters = m.parameters - (cfg.parameterCount() - cfg.activeParameterCount());
     m.configJson = checkpoint->config().toJson();
     const int64_t modelId = store.upsertModel(m);
 

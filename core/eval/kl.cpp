@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 namespace ptq {
 
@@ -17,7 +18,35 @@ constexpr int64_t kLogitChunkBytes = 256ll << 20;
 struct KlSums {
     double kl = 0, maxKl = 0, nllFp = 0, nllQ = 0;
     int64_t agree = 0;
+    std::map<int64_t, std::pair<int64_t, int64_t>> routing; // block -> (same set, tokens)
 };
+
+// Each router's choices of one walk, per block in call order: (tokens, k) sorted per row.
+struct RoutingLog {
+    std::map<int64_t, std::vector<torch::Tensor>> chosen;
+    RouterObserver observer()
+    {
+        return [this](int64_t block, const std::string&, const torch::Tensor&,
+                      const torch::Tensor& experts) {
+            chosen[block].push_back(std::get<0>(experts.sort(-1)));
+        };
+    }
+};
+
+void compareRouting(const RoutingLog& fp, const RoutingLog& q, KlSums& s)
+{
+    for (const auto& [block, parts] : fp.chosen) {
+        const auto it = q.chosen.find(block);
+        if (it == q.chosen.end())
+            continue;
+        const auto a = torch::cat(parts, 0), b = torch::cat(it->second, 0);
+        if (a.sizes() != b.sizes())
+            continue;
+        auto& [same, tokens] = s.routing[block];
+        same += a.eq(b).all(-1).sum().item<int64_t>();
+        tokens += a.size(0);
+    }
+}
 
 // hFp, hQ (N,C) final-normed hidden states; targets (N).
 void accumulate(const Model& fp, const Model& q, const torch::Tensor& hFp, const torch::Tensor& hQ,
@@ -79,10 +108,16 @@ KlResult evaluateKl(const Model& fpModel, const Model& quantModel,
         for (int64_t b = 0; b < n; ++b)
             for (int64_t t = 0; t < seqlen; ++t)
                 p[b * seqlen + t] = tokens[starts[w0 + b] + t];
-        const auto hf = fpModel.hidden(ids, *forward); // (n,T,C)
-        const auto hq = quantModel.hidden(ids, *forward, [&](int64_t i) {
-            reportProgress(progress, {"kl", "block " + std::to_string(i + 1), ++step, total});
-        });
+        RoutingLog routeFp, routeQ;
+        const RouterObserver observeFp = routeFp.observer(), observeQ = routeQ.observer();
+        const auto hf = fpModel.hidden(ids, *forward, {}, &observeFp); // (n,T,C)
+        const auto hq = quantModel.hidden(
+            ids, *forward,
+            [&](int64_t i) {
+                reportProgress(progress, {"kl", "block " + std::to_string(i + 1), ++step, total});
+            },
+            &observeQ);
+        compareRouting(routeFp, routeQ, sums);
         auto cut = [&](const torch::Tensor& h) {
             return h.narrow(1, 0, seqlen - 1).reshape({-1, c.hiddenSize});
         };
@@ -99,6 +134,18 @@ KlResult evaluateKl(const Model& fpModel, const Model& quantModel,
     r.top1Agreement = double(sums.agree) / count;
     r.fpPerplexity = std::exp(sums.nllFp / count);
     r.quantPerplexity = std::exp(sums.nllQ / count);
+    if (!sums.routing.empty()) {
+        int64_t same = 0, tokens = 0;
+        r.routingAgreementPerBlock.assign(std::size_t(fpModel.numBlocks()), std::nan(""));
+        for (const auto& [block, counts] : sums.routing) {
+            same += counts.first;
+            tokens += counts.second;
+            if (counts.second > 0)
+                r.routingAgreementPerBlock[std::size_t(block)] =
+                    double(counts.first) / double(counts.second);
+        }
+        r.routingAgreement = tokens > 0 ? double(same) / double(tokens) : std::nan("");
+    }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }

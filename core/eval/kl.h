@@ -9,6 +9,7 @@
 #include "eval/perplexity.h"
 #include "util/progress.h"
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +26,11 @@ struct KlResult {
     int64_t tokensScored = 0;
     int64_t windows = 0;
     double seconds = 0;
+    // Mixture of Experts: the share of tokens (every position of every window, each model on
+    // its own hidden states) whose top-k expert set is the same in both models, over all MoE
+    // layers and per block; NaN for a dense model and for dense blocks.
+    double routingAgreement = std::nan("");
+    std::vector<double> routingAgreementPerBlock;
 };
 
 // The models must share the vocabulary and hidden size. Throws ptq::Error otherwise.

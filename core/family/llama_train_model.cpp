@@ -2,6 +2,7 @@
 
 #include "util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -23,36 +24,11 @@ std::string shapeText(at::IntArrayRef shape)
 
 LlamaTrainModel::LlamaTrainModel(const ModelConfig& config, uint64_t seed) : m_config(config)
 {
-    validateConfig();
+    if (m_config.numLayers <= 0)
+        throw Error("model config", "num_hidden_layers", "must be positive");
     m_arch = makeArchitecture(m_config);
+    m_arch->validateConfig("model config");
     initialise(seed);
-}
-
-void LlamaTrainModel::validateConfig() const
-{
-    const auto& c = m_config;
-    auto positive = [](int64_t v, const char* key) {
-        if (v <= 0)
-            throw Error("model config", key, "must be positive, got " + std::to_string(v));
-    };
-    positive(c.vocabSize, "vocab_size");
-    positive(c.hiddenSize, "hidden_size");
-    positive(c.intermediateSize, "intermediate_size");
-    positive(c.numLayers, "num_hidden_layers");
-    positive(c.numHeads, "num_attention_heads");
-    positive(c.numKvHeads, "num_key_value_heads");
-    positive(c.headDim, "head_dim");
-    if (c.numHeads % c.numKvHeads != 0)
-        throw Error("model config", "num_key_value_heads",
-                    std::to_string(c.numKvHeads) + " does not divide num_attention_heads " +
-                        std::to_string(c.numHeads));
-    if (c.headDim % 2 != 0)
-        throw Error("model config", "head_dim",
-                    "RoPE needs an even head dimension, got " + std::to_string(c.headDim));
-    const auto& type = c.ropeScaling.type;
-    if (!type.empty() && type != "default" && type != "linear" && type != "llama3")
-        throw Error("model config", "rope_scaling.rope_type",
-                    "unsupported RoPE scaling '" + type + "'");
 }
 
 torch::Tensor LlamaTrainModel::add(const std::string& name, torch::Tensor value)
@@ -65,8 +41,7 @@ torch::Tensor LlamaTrainModel::add(const std::string& name, torch::Tensor value)
 void LlamaTrainModel::initialise(uint64_t seed)
 {
     const auto& c = m_config;
-    const int64_t hidden = c.hiddenSize, q = c.numHeads * c.headDim;
-    const int64_t kv = c.numKvHeads * c.headDim, inter = c.intermediateSize;
+    const int64_t hidden = c.hiddenSize;
     at::Generator gen = at::detail::createCPUGenerator(seed);
     auto normal = [&](std::vector<int64_t> shape, double stddev) {
         return torch::randn(shape, gen, torch::kFloat).mul_(stddev);
@@ -79,25 +54,20 @@ void LlamaTrainModel::initialise(uint64_t seed)
         const std::string p = m_arch->blockPrefix(i);
         BlockWeights l;
         l.index = i;
-        l.layout = m_arch->layout();
-        // In this order: the random draws follow it.
-        auto put = [&](const std::string& key, torch::Tensor value) {
-            l.tensors[key] = add(p + l.layout->tensor(key).checkpoint, std::move(value));
-        };
-        put("input_layernorm", torch::ones({hidden}));
-        put("self_attn.q_proj", normal({q, hidden}, kInitStd));
-        put("self_attn.k_proj", normal({kv, hidden}, kInitStd));
-        put("self_attn.v_proj", normal({kv, hidden}, kInitStd));
-        if (c.attentionBias) {
-            put("self_attn.q_proj.bias", torch::zeros({q}));
-            put("self_attn.k_proj.bias", torch::zeros({kv}));
-            put("self_attn.v_proj.bias", torch::zeros({kv}));
+        l.layout = m_arch->layout(i);
+        const auto& writers = l.layout->residualWriters;
+        for (const auto& spec : l.layout->tensors) {
+            const bool bias =
+                spec.key.size() > 5 && spec.key.compare(spec.key.size() - 5, 5, ".bias") == 0;
+            const bool writer =
+                std::find(writers.begin(), writers.end(), spec.key) != writers.end();
+            torch::Tensor value;
+            if (spec.shape.size() == 1)
+                value = bias ? torch::zeros(spec.shape) : torch::ones(spec.shape);
+            else
+                value = normal(spec.shape, writer ? residualStd : kInitStd);
+            l.tensors[spec.key] = add(p + spec.checkpoint, std::move(value));
         }
-        put("self_attn.o_proj", normal({hidden, q}, residualStd));
-        put("post_attention_layernorm", torch::ones({hidden}));
-        put("mlp.gate_proj", normal({inter, hidden}, kInitStd));
-        put("mlp.up_proj", normal({inter, hidden}, kInitStd));
-        put("mlp.down_proj", normal({hidden, inter}, residualStd));
         m_blocks.push_back(std::move(l));
     }
     m_finalNorm = add("model.norm.weight", torch::ones({hidden}));
@@ -145,7 +115,7 @@ void LlamaTrainModel::loadStateDict(const std::map<std::string, torch::Tensor>& 
     }
 }
 
-torch::Tensor LlamaTrainModel::forward(const torch::Tensor& ids) const
+torch::Tensor LlamaTrainModel::forward(const torch::Tensor& ids, const RouterObserver* route) const
 {
     const auto& c = m_config;
     if (ids.dim() != 2 || !c10::isIntegralType(ids.scalar_type(), false))
@@ -158,6 +128,7 @@ torch::Tensor LlamaTrainModel::forward(const torch::Tensor& ids) const
     const auto ctx = m_arch->context(ids.size(1));
     BlockCall call;
     call.autograd = true;
+    call.route = route;
     auto h = torch::embedding(m_embed, idx); // (B,T,C)
     for (const BlockWeights& l : m_blocks)
         h = m_arch->blockForward(l, h, *ctx, call, torch::kFloat);
@@ -172,6 +143,33 @@ torch::Tensor LlamaTrainModel::loss(const torch::Tensor& windows) const
     auto logits = forward(windows.narrow(1, 0, t));
     auto targets = windows.narrow(1, 1, t).to(torch::kLong).reshape({-1});
     return torch::nn::functional::cross_entropy(logits.reshape({-1, m_config.vocabSize}), targets);
+}
+
+std::pair<torch::Tensor, torch::Tensor>
+LlamaTrainModel::trainingLoss(const torch::Tensor& windows) const
+{
+    const MoeConfig& m = m_config.moe;
+    if (!m.enabled() || m.auxLossCoef <= 0) {
+        auto nll = loss(windows);
+        return {nll, nll};
+    }
+    if (windows.dim() != 2 || windows.size(1) < 2)
+        throw Error("model input", "windows", "expected (B,T+1) token windows with T >= 1");
+    std::vector<torch::Tensor> routerLogits;
+    RouterObserver route = [&](int64_t, const std::string&, const torch::Tensor& logits,
+                               const torch::Tensor&) { routerLogits.push_back(logits); };
+    const int64_t t = windows.size(1) - 1;
+    auto logits = forward(windows.narrow(1, 0, t), &route);
+    auto targets = windows.narrow(1, 1, t).to(torch::kLong).reshape({-1});
+    auto nll =
+        torch::nn::functional::cross_entropy(logits.reshape({-1, m_config.vocabSize}), targets);
+    auto probs = torch::softmax(torch::cat(routerLogits, 0), -1); // (layers * tokens, E)
+    auto chosen = std::get<1>(torch::topk(probs, m.expertsPerToken, -1));
+    auto mask = torch::one_hot(chosen, m.experts).to(torch::kFloat); // (L*N, k, E)
+    auto tokensPerExpert = mask.mean(0);                             // (k, E)
+    auto probPerExpert = probs.mean(0);                              // (E)
+    auto balance = (tokensPerExpert * probPerExpert.unsqueeze(0)).sum() * double(m.experts);
+    return {nll + m.auxLossCoef * balance, nll};
 }
 
 } // namespace ptq

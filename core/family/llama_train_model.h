@@ -23,17 +23,24 @@ namespace ptq {
 class LlamaTrainModel {
 public:
     // Validates the config (ptq::Error naming "model config" and the key) and draws the
-    // initial weights from `seed`: N(0, 0.02) for linears and embeddings, the residual
-    // output projections (o_proj, down_proj) scaled by 1/sqrt(2 * layers) (GPT-2), norms 1,
-    // biases 0.
+    // initial weights from `seed`, tensor by tensor in the block layout's order: N(0, 0.02)
+    // for linears, routers and embeddings, the residual writers (o_proj, down_proj, every
+    // expert's down projection) scaled by 1/sqrt(2 * layers) (GPT-2), norms 1, biases 0.
     LlamaTrainModel(const ModelConfig& config, uint64_t seed);
 
     const ModelConfig& config() const { return m_config; }
 
     // (B,T) integer ids -> (B,T,V) fp32 logits, recording the graph when grad mode is on.
-    torch::Tensor forward(const torch::Tensor& ids) const;
+    // `route` (when given) sees every MoE router's logits and choices.
+    torch::Tensor forward(const torch::Tensor& ids, const RouterObserver* route = nullptr) const;
     // Mean next-token NLL (nats) of windows (B,T+1): inputs [:, :T], targets [:, 1:].
     torch::Tensor loss(const torch::Tensor& windows) const;
+    // What the optimizer minimises, and the NLL part of it: for a Mixture of Experts the NLL
+    // plus router_aux_loss_coef times the load-balancing loss of Switch/Mixtral
+    // (transformers' load_balancing_loss_func: over the router logits of every layer,
+    // E * sum_e f_e P_e with f_e the share of top-k assignments and P_e the mean router
+    // probability of expert e); the NLL alone otherwise.
+    std::pair<torch::Tensor, torch::Tensor> trainingLoss(const torch::Tensor& windows) const;
 
     // In a fixed order (embedding, blocks in order, final norm, head): the optimizer state
     // and the training state file follow it.
@@ -52,7 +59,6 @@ public:
                        const std::string& file);
 
 private:
-    void validateConfig() const;
     void initialise(uint64_t seed);
     torch::Tensor add(const std::string& name, torch::Tensor value);
 

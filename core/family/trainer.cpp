@@ -232,8 +232,8 @@ TrainStepRecord TrainingRun::step()
     for (auto& group : m_optimizer->param_groups())
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
     m_optimizer->zero_grad();
-    auto loss = m_model.loss(sampleBatch());
-    loss.backward();
+    auto [objective, loss] = m_model.trainingLoss(sampleBatch());
+    objective.backward();
     r.loss = loss.item<double>();
     if (!std::isfinite(r.loss))
         throw Error(m_c.outDir, "step " + std::to_string(r.step),

@@ -189,6 +189,19 @@ void Architecture::checkRuntime(const BlockWeights& w) const
         throw Error(object, "runtime head rotation", "must be (head_dim, head_dim)");
 }
 
+std::vector<std::shared_ptr<const BlockLayout>> Architecture::distinctLayouts() const
+{
+    std::vector<std::shared_ptr<const BlockLayout>> out;
+    for (int64_t i = 0; i < numBlocks(); ++i) {
+        auto l = layout(i);
+        if (std::find(out.begin(), out.end(), l) == out.end())
+            out.push_back(l);
+    }
+    if (out.empty())
+        out.push_back(layout(0));
+    return out;
+}
+
 std::unique_ptr<Architecture> makeArchitecture(const ModelConfig& config)
 {
     return findArchitecture(config.modelType).make(config);

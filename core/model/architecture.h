@@ -69,6 +69,13 @@ struct InputGroup {
     std::string input;                // the name hooks and observers see: the first member
     std::vector<std::string> linears; // in execution order
     bool onlineRotation = false;      // a run-time rotation of this input is supported
+    // Mixture of Experts: the group belongs to routed expert `expert` and sees only the tokens
+    // its router sends it (BlockCall::allExperts changes what observers see).
+    bool routed = false;
+    int64_t expert = -1; // -1: not an expert's linear
+    // Groups of one pass name read inputs that none of them changes (the experts of one MoE
+    // layer): a true-sequential calibration takes them in one block forward.
+    std::string pass;
 };
 
 // A place where a per-channel scale s (or an orthogonal rotation) moves from the consumers'
@@ -81,7 +88,11 @@ struct FoldPoint {
     std::string producer;               // tensor key
     std::string producerBias;           // optional bias of a linear producer; "" when none
     std::vector<std::string> consumers; // linear keys
-    std::string input;                  // the consumers' input group
+    // Tensors that also read the producer but stay in full precision (an MoE router, a shared
+    // expert's gate): a folded scale or rotation is applied to their columns too, so their
+    // outputs are unchanged exactly; no method quantizes or searches them.
+    std::vector<std::string> exactConsumers;
+    std::string input; // the consumers' input group
     // The module whose output the scale search of AWQ measures: a module name the
     // architecture's moduleForward knows, or a consumer linear.
     std::string module;
@@ -107,6 +118,10 @@ struct BlockLayout {
     // Linears whose outputs form attention scores (queries, keys): their errors pass through
     // the softmax, so output-error clipping searches leave them alone (AWQ).
     std::vector<std::string> attentionScoreLinears;
+    // Mixture-of-Experts routers (tensor keys, full precision): the forward shows observers
+    // each router's input under its key, every token of the layer, which is the input of
+    // the norm fold into the experts.
+    std::vector<std::string> routers;
     int64_t hidden = 0;    // residual stream width
     int64_t attnHeads = 0; // query heads (0: no attention)
     int64_t kvHeads = 0;   // key/value heads
@@ -149,10 +164,11 @@ struct BlockWeights {
 };
 
 // Called by the forward with the input of each input group as the linears see it: (B,T,in)
-// fp32, after the runtime hooks (rotation, activation quantization); once per group, with the
-// group's input name. A forward may run a large batch in chunks of whole windows, so an
-// observer may be called several times per call. Used to accumulate Hessians (GPTQ) and
-// activation statistics (AWQ, SmoothQuant, OmniQuant's initial scales).
+// fp32 ((R,in) rows for a routed expert's group: the tokens routed to it), after the runtime hooks
+// (rotation, activation quantization); once per group, with the group's input name. A forward may
+// run a large batch in chunks of whole windows, so an observer may be called several times per
+// call. Used to accumulate Hessians (GPTQ) and activation statistics (AWQ, SmoothQuant, OmniQuant's
+// initial scales).
 using LinearObserver = std::function<void(const std::string& input, const torch::Tensor& x)>;
 
 // Position tables, masks and the like for sequences of up to `seqlen` tokens: made once per
@@ -163,8 +179,21 @@ public:
     virtual int64_t seqlen() const = 0;
 };
 
+// Called by a Mixture-of-Experts block once per router and forward: block index, router
+// tensor key, the router logits (tokens, E) fp32 (in the autograd graph in autograd mode) and
+// the chosen experts (tokens, k) int64. Evaluation compares routing decisions with it;
+// training adds the load-balancing loss.
+using RouterObserver =
+    std::function<void(int64_t block, const std::string& router, const torch::Tensor& logits,
+                       const torch::Tensor& experts)>;
+
 struct BlockCall {
     const LinearObserver* observe = nullptr;
+    const RouterObserver* route = nullptr;
+    // Calibration of a Mixture of Experts: every expert also runs on every token so that
+    // observers see all tokens for it; the block's output still combines the routed experts
+    // only. Without it (the default) an expert's observers see its routed tokens.
+    bool allExperts = false;
     // A differentiable float32 forward (autograd through the weights and the input), for
     // OmniQuant's trial forward and training; the default is the inference forward in the
     // model's compute dtype, without autograd.
@@ -179,7 +208,11 @@ public:
 
     const ModelConfig& config() const { return m_config; }
     virtual const ArchitectureInfo& info() const = 0;
-    virtual std::shared_ptr<const BlockLayout> layout() const = 0;
+    // The layout of block i (blocks of one model may differ: a dense first layer before MoE
+    // layers).
+    virtual std::shared_ptr<const BlockLayout> layout(int64_t block) const = 0;
+    // The distinct layouts of the model's blocks, in order of first use.
+    std::vector<std::shared_ptr<const BlockLayout>> distinctLayouts() const;
     virtual int64_t numBlocks() const = 0;
     // Checkpoint name prefix of block i: "model.layers.3.".
     virtual std::string blockPrefix(int64_t i) const = 0;

@@ -1,6 +1,7 @@
 #include "model/architectures.h"
 
 #include "model/llama.h"
+#include "model/moe.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -19,6 +20,11 @@ const std::vector<ArchFeature> kLlamaFeatures = {
 std::unique_ptr<Architecture> makeLlama(const ModelConfig& config)
 {
     return std::make_unique<LlamaArchitecture>(config);
+}
+
+std::unique_ptr<Architecture> makeMoe(const ModelConfig& config)
+{
+    return std::make_unique<MoeArchitecture>(config);
 }
 
 } // namespace
@@ -61,6 +67,17 @@ const std::vector<ArchitectureInfo>& architectures()
         {"qwen2", "Qwen2ForCausalLM",
          "Qwen2: the LLaMA block with biases on q/k/v (and sliding window above a layer)",
          kLlamaFeatures, makeLlama, readLlamaConfig, writeLlamaConfig},
+        {"mixtral", "MixtralForCausalLM",
+         "Mixtral: the Mistral block with a sparse MoE feed-forward (top-k of E SwiGLU experts, "
+         "float32 softmax router, weights renormalised)",
+         kLlamaFeatures, makeMoe, readMixtralConfig, writeMixtralConfig},
+        {"deepseek", "DeepseekForCausalLM",
+         "DeepSeekMoE (V1, 16B): fine-grained routed experts plus unweighted shared experts, "
+         "dense first layers",
+         kLlamaFeatures, makeMoe, readDeepseekConfig, writeDeepseekConfig},
+        {"qwen2_moe", "Qwen2MoeForCausalLM",
+         "Qwen1.5/Qwen2-MoE: routed experts plus a sigmoid-gated shared expert, Qwen2 attention",
+         kLlamaFeatures, makeMoe, readQwen2MoeConfig, writeQwen2MoeConfig},
     };
     return table;
 }

@@ -1,5 +1,7 @@
 #include "model/checkpoint_writer.h"
 
+#include "model/architecture.h"
+
 #include "util/error.h"
 
 #include <cstdio>
@@ -72,7 +74,20 @@ std::map<std::string, torch::Tensor> randomLlamaWeights(const ModelConfig& confi
     WeightDrawer draw(seed);
     std::map<std::string, torch::Tensor> w;
     w["model.embed_tokens.weight"] = draw.normal({c.vocabSize, hidden}, 0.0, kStd);
-    for (int64_t i = 0; i < c.numLayers; ++i) {
+    if (c.moe.enabled()) { // the blocks as their architecture lays them out
+        const auto arch = makeArchitecture(c);
+        for (int64_t i = 0; i < c.numLayers; ++i) {
+            const std::string p = arch->blockPrefix(i);
+            for (const auto& t : arch->layout(i)->tensors) {
+                const bool bias = t.checkpoint.size() > 5 &&
+                                  t.checkpoint.compare(t.checkpoint.size() - 5, 5, ".bias") == 0;
+                w[p + t.checkpoint] = t.shape.size() == 1 ? draw.normal(t.shape, bias ? 0.0 : 1.0,
+                                                                        bias ? kBiasStd : kNormStd)
+                                                          : draw.normal(t.shape, 0.0, kStd);
+            }
+        }
+    }
+    for (int64_t i = 0; i < (c.moe.enabled() ? 0 : c.numLayers); ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         w[p + "input_layernorm.weight"] = draw.normal({hidden}, 1.0, kNormStd);
         w[p + "self_attn.q_proj.weight"] = draw.normal({q, hidden}, 0.0, kStd);

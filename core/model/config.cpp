@@ -32,6 +32,12 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
     c.modelType = r.string("model_type", "");
     if (c.modelType.empty())
         r.fail("model_type", "missing required key (supported: " + knownModelTypes() + ")");
+    // Relatives whose blocks differ in ways that would run without error and give wrong
+    // numbers: refused by name.
+    if (c.modelType == "deepseek_v2" || c.modelType == "deepseek_v3")
+        r.fail(r.has("kv_lora_rank") ? "kv_lora_rank" : "model_type",
+               "DeepSeek-V2/V3 multi-head latent attention and grouped top-k routing are not "
+               "supported (supported MoE types: mixtral, deepseek, qwen2_moe)");
     const auto& table = architectures();
     if (std::none_of(table.begin(), table.end(),
                      [&](const ArchitectureInfo& a) { return a.modelType == c.modelType; }))
@@ -71,18 +77,65 @@ std::string ModelConfig::toJson() const
     return j.dump(2) + "\n";
 }
 
+namespace {
+
+// Parameters of one block outside the feed-forward part.
+int64_t attentionAndNorms(const ModelConfig& c)
+{
+    const int64_t qDim = c.numHeads * c.headDim;
+    const int64_t kvDim = c.numKvHeads * c.headDim;
+    return c.hiddenSize * qDim        // q_proj (qDim, hidden)
+           + 2 * c.hiddenSize * kvDim // k_proj, v_proj (kvDim, hidden)
+           + qDim * c.hiddenSize      // o_proj (hidden, qDim)
+           + (c.attentionBias ? qDim + 2 * kvDim : 0) + 2 * c.hiddenSize;
+}
+
+// One feed-forward block's parameters with `routed` of the routed experts counted.
+int64_t feedForward(const ModelConfig& c, int64_t block, int64_t routed)
+{
+    const int64_t h = c.hiddenSize;
+    if (!c.isMoeLayer(block))
+        return 3 * h * c.intermediateSize; // gate, up (inter, hidden); down
+    const MoeConfig& m = c.moe;
+    return m.experts * h                    // router (experts, hidden)
+           + routed * 3 * h * m.expertWidth // routed experts
+           + 3 * h * m.sharedWidth          // shared expert(s)
+           + (m.sharedGate ? h : 0);        // shared expert gate (1, hidden)
+}
+
+int64_t countParameters(const ModelConfig& c, bool activeOnly)
+{
+    const int64_t embeddings = c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2);
+    int64_t blocks = 0;
+    for (int64_t i = 0; i < c.numLayers; ++i)
+        blocks += attentionAndNorms(c) +
+                  feedForward(c, i, activeOnly ? c.moe.expertsPerToken : c.moe.experts);
+    return embeddings + blocks + c.hiddenSize;
+}
+
+} // namespace
+
+bool ModelConfig::isMoeLayer(int64_t block) const
+{
+    if (!moe.enabled() || block < moe.firstDenseLayers)
+        return false;
+    for (int64_t d : moe.denseLayers)
+        if (d == block)
+            return false;
+    // deepseek: layer_idx % moe_layer_freq == 0; qwen2_moe: (layer_idx + 1) % step == 0.
+    if (modelType == "qwen2_moe")
+        return (block + 1) % std::max<int64_t>(moe.layerFreq, 1) == 0;
+    return block % std::max<int64_t>(moe.layerFreq, 1) == 0;
+}
+
 int64_t ModelConfig::parameterCount() const
 {
-    const int64_t qDim = numHeads * headDim;
-    const int64_t kvDim = numKvHeads * headDim;
-    const int64_t attention = hiddenSize * qDim        // q_proj (qDim, hidden)
-                              + 2 * hiddenSize * kvDim // k_proj, v_proj (kvDim, hidden)
-                              + qDim * hiddenSize      // o_proj (hidden, qDim)
-                              + (attentionBias ? qDim + 2 * kvDim : 0);
-    const int64_t mlp = 3 * hiddenSize * intermediateSize; // gate, up (inter, hidden); down
-    const int64_t norms = 2 * hiddenSize;
-    const int64_t embeddings = vocabSize * hiddenSize * (tieWordEmbeddings ? 1 : 2);
-    return embeddings + numLayers * (attention + mlp + norms) + hiddenSize;
+    return countParameters(*this, false);
+}
+
+int64_t ModelConfig::activeParameterCount() const
+{
+    return countParameters(*this, true);
 }
 
 } // namespace ptq

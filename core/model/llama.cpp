@@ -18,138 +18,18 @@ constexpr int64_t kScoreChunkBytes = 64ll << 20;
 // intermediates (tokens x I) stay bounded however large the caller's batch is.
 constexpr int64_t kTokensPerChunk = 4096;
 
-// Indices into BlockLayout::linears (and BlockWeights::computeLinears).
-enum Linear { Q, K, V, O, Gate, Up, Down };
+// Indices of the attention linears in BlockLayout::linears (and BlockWeights::computeLinears):
+// every row built on llamaAttentionLayout starts with them.
+enum Linear { Q, K, V, O };
 
-// A block's tensors in checkpoint order: the norms, the attention and MLP linears, and the
-// q/k/v biases when the config has them.
-void addTensors(BlockLayout& l, const ModelConfig& c)
-{
-    const int64_t hidden = c.hiddenSize, q = c.numHeads * c.headDim;
-    const int64_t kv = c.numKvHeads * c.headDim, inter = c.intermediateSize;
-    auto add = [&](const std::string& key, std::vector<int64_t> shape, bool linear) {
-        const bool bias = key.size() > 5 && key.compare(key.size() - 5, 5, ".bias") == 0;
-        l.tensors.push_back({key, bias ? key : key + ".weight", std::move(shape), linear});
-    };
-    add("input_layernorm", {hidden}, false);
-    add("self_attn.q_proj", {q, hidden}, true);
-    add("self_attn.k_proj", {kv, hidden}, true);
-    add("self_attn.v_proj", {kv, hidden}, true);
-    add("self_attn.o_proj", {hidden, q}, true);
-    if (c.attentionBias) {
-        add("self_attn.q_proj.bias", {q}, false);
-        add("self_attn.k_proj.bias", {kv}, false);
-        add("self_attn.v_proj.bias", {kv}, false);
-    }
-    add("post_attention_layernorm", {hidden}, false);
-    add("mlp.gate_proj", {inter, hidden}, true);
-    add("mlp.up_proj", {inter, hidden}, true);
-    add("mlp.down_proj", {hidden, inter}, true);
-}
-
-// A block's fold points: each norm into the linears that read it, V into O, up into down.
-void addFolds(BlockLayout& l, const ModelConfig& c)
-{
-    l.folds = {{"attn_qkv",
-                ArchFeature::NormFold,
-                "input_layernorm",
-                "",
-                {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
-                "self_attn.q_proj",
-                "self_attn",
-                true},
-               {"v_o",
-                ArchFeature::ValueOutputFold,
-                "self_attn.v_proj",
-                c.attentionBias ? "self_attn.v_proj.bias" : "",
-                {"self_attn.o_proj"},
-                "self_attn.o_proj",
-                "self_attn.o_proj",
-                false,
-                c.headDim,
-                c.numHeads / c.numKvHeads},
-               {"mlp_gate_up",
-                ArchFeature::NormFold,
-                "post_attention_layernorm",
-                "",
-                {"mlp.gate_proj", "mlp.up_proj"},
-                "mlp.gate_proj",
-                "mlp",
-                false},
-               {"up_down",
-                ArchFeature::UpDownFold,
-                "mlp.up_proj",
-                "",
-                {"mlp.down_proj"},
-                "mlp.down_proj",
-                "mlp.down_proj",
-                false}};
-}
-
-std::shared_ptr<const BlockLayout> makeLayout(const ModelConfig& c)
-{
-    auto l = std::make_shared<BlockLayout>();
-    const int64_t hidden = c.hiddenSize;
-    addTensors(*l, c);
-    l->linears = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                  "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
-    l->inputGroups = {
-        {"self_attn.q_proj", {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}, false},
-        {"self_attn.o_proj", {"self_attn.o_proj"}, false},
-        {"mlp.gate_proj", {"mlp.gate_proj", "mlp.up_proj"}, false},
-        {"mlp.down_proj", {"mlp.down_proj"}, true}};
-    addFolds(*l, c);
-    l->residualWriters = {"self_attn.o_proj", "mlp.down_proj"};
-    l->attentionScoreLinears = {"self_attn.q_proj", "self_attn.k_proj"};
-    l->hidden = hidden;
-    l->attnHeads = c.numHeads;
-    l->kvHeads = c.numKvHeads;
-    l->headDim = c.headDim;
-    return l;
-}
-
-// What one block call applies beyond the weights: the runtime's hooks and the observer.
-// active() is false on the plain path, which then runs exactly as without them.
-struct Hooks {
-    const BlockRuntime* runtime = nullptr;
-    const LinearObserver* observe = nullptr;
-
-    bool active() const { return runtime || observe; }
-
-    // x (..., in) -> the input the group's linears see, in `dtype`: rotated, hooked and
-    // observed in fp32 when the call has hooks.
-    torch::Tensor input(const InputGroup& g, torch::Tensor x, torch::ScalarType dtype) const
-    {
-        if (!active())
-            return x.to(dtype);
-        x = x.to(torch::kFloat);
-        if (runtime) {
-            if (auto r = runtime->inputRotation(g.input); r.defined())
-                x = torch::matmul(x, r);
-            if (runtime->linearInput)
-                x = runtime->linearInput(g.input, x);
-        }
-        if (observe)
-            for (const auto& n : g.linears)
-                (*observe)(n, x);
-        return x.to(dtype);
-    }
-
-    // (B,T,N,D) fp32 keys or values -> the cache hook's result, same layout.
-    static torch::Tensor cache(const std::function<torch::Tensor(const torch::Tensor&)>& hook,
-                               const torch::Tensor& x)
-    {
-        if (!hook)
-            return x;
-        return hook(x.permute({0, 2, 1, 3}).contiguous()).permute({0, 2, 1, 3});
-    }
-};
+const SwiGluKeys kDenseMlp{"mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
 
 // Inference attention of whole sequences: x (B,T,C) in the compute dtype -> (B,T,H*D) in the
 // compute dtype. Query rows run in chunks so the scores stay bounded.
 torch::Tensor chunkedAttention(const ModelConfig& cfg, const BlockWeights& w,
                                const std::vector<torch::Tensor>& lin, const torch::Tensor& x,
-                               const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks)
+                               const RopeTables& rope, torch::ScalarType dtype,
+                               const BlockHooks& hooks)
 {
     const int64_t b = x.size(0), t = x.size(1);
     const int64_t heads = cfg.numHeads, kvHeads = cfg.numKvHeads, d = cfg.headDim;
@@ -169,8 +49,8 @@ torch::Tensor chunkedAttention(const ModelConfig& cfg, const BlockWeights& w,
             q = torch::matmul(q, rt->headRotation);
             k = torch::matmul(k, rt->headRotation);
         }
-        k = Hooks::cache(rt->keyCache, k);
-        v = Hooks::cache(rt->valueCache, v);
+        k = BlockHooks::cache(rt->keyCache, k);
+        v = BlockHooks::cache(rt->valueCache, v);
     }
 
     // Grouped-query layout: query head h = kv * rep + r uses kv head h / rep (HF repeat_kv),
@@ -210,7 +90,7 @@ torch::Tensor chunkedAttention(const ModelConfig& cfg, const BlockWeights& w,
 // The attention of the autograd forward: fp32, differentiable (llama_ops).
 torch::Tensor autogradAttention(const ModelConfig& cfg, const BlockWeights& w,
                                 const std::vector<torch::Tensor>& lin, const torch::Tensor& x,
-                                const RopeTables& rope, const Hooks& hooks)
+                                const RopeTables& rope, const BlockHooks& hooks)
 {
     llama::QkvHooks qkv;
     if (const BlockRuntime* rt = hooks.runtime) {
@@ -221,37 +101,6 @@ torch::Tensor autogradAttention(const ModelConfig& cfg, const BlockWeights& w,
     const auto qb = w.get("self_attn.q_proj.bias"), kb = w.get("self_attn.k_proj.bias"),
                vb = w.get("self_attn.v_proj.bias");
     return llama::causalAttention(cfg, {lin[Q], qb, lin[K], kb, lin[V], vb}, x, rope, qkv);
-}
-
-// The block's composition, once, for one chunk of whole sequences. h (B,T,C) fp32.
-// Inference: the compute dtype, in-place where it saves memory; autograd: fp32 and
-// out-of-place, so gradients reach the weights and the input.
-torch::Tensor composeBlock(const ModelConfig& cfg, const BlockLayout& layout, const BlockWeights& w,
-                           const std::vector<torch::Tensor>& lin, const torch::Tensor& h,
-                           const RopeTables& rope, torch::ScalarType dtype, const Hooks& hooks,
-                           bool autograd)
-{
-    const auto& groups = layout.inputGroups; // qkv, o, gate/up, down
-    const double eps = cfg.rmsNormEps;
-    auto x = hooks.input(groups[0], llama::rmsNorm(h, w.at("input_layernorm"), eps), dtype);
-    auto attn = autograd ? autogradAttention(cfg, w, lin, x, rope, hooks)
-                         : chunkedAttention(cfg, w, lin, x, rope, dtype, hooks);
-    attn = hooks.input(groups[1], attn, dtype);
-    auto h1 = h + torch::linear(attn, lin[O]).to(torch::kFloat); // residual in fp32
-    auto x2 =
-        hooks.input(groups[2], llama::rmsNorm(h1, w.at("post_attention_layernorm"), eps), dtype);
-    torch::Tensor act;
-    if (autograd) {
-        act = torch::silu(torch::linear(x2, lin[Gate])) * torch::linear(x2, lin[Up]);
-    } else {
-        act = torch::linear(x2, lin[Gate]);
-        torch::silu_(act).mul_(torch::linear(x2, lin[Up]));
-    }
-    auto down = torch::linear(hooks.input(groups[3], act, dtype), lin[Down]).to(torch::kFloat);
-    if (autograd)
-        return h1 + down;
-    h1.add_(down);
-    return h1;
 }
 
 using Json = nlohmann::json;
@@ -313,16 +162,16 @@ void readAttention(const ConfigReader& r, ModelConfig& c)
 
 void readFamilyKeys(const ConfigReader& r, ModelConfig& c)
 {
-    if (c.modelType == "llama") {
+    if (c.modelType == "llama" || c.modelType == "deepseek") {
         c.attentionBias = r.boolean("attention_bias", false);
         // An MLP bias or another activation would run without error and give wrong numbers.
         if (r.boolean("mlp_bias", false))
             r.fail("mlp_bias", "MLP biases are not supported");
-    } else if (c.modelType == "qwen2") {
+    } else if (c.modelType == "qwen2" || c.modelType == "qwen2_moe") {
         c.attentionBias = true;
         if (r.boolean("use_sliding_window", false))
             c.slidingWindow = r.positive("sliding_window");
-    } else { // mistral
+    } else { // mistral, mixtral
         c.attentionBias = false;
         c.slidingWindow = r.positive("sliding_window", 0);
     }
@@ -332,6 +181,111 @@ void readFamilyKeys(const ConfigReader& r, ModelConfig& c)
 }
 
 } // namespace
+
+std::shared_ptr<BlockLayout> llamaAttentionLayout(const ModelConfig& c)
+{
+    auto l = std::make_shared<BlockLayout>();
+    const int64_t hidden = c.hiddenSize, q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
+    auto add = [&](const std::string& key, std::vector<int64_t> shape, bool linear) {
+        const bool bias = key.size() > 5 && key.compare(key.size() - 5, 5, ".bias") == 0;
+        l->tensors.push_back({key, bias ? key : key + ".weight", std::move(shape), linear});
+    };
+    add("input_layernorm", {hidden}, false);
+    add("self_attn.q_proj", {q, hidden}, true);
+    add("self_attn.k_proj", {kv, hidden}, true);
+    add("self_attn.v_proj", {kv, hidden}, true);
+    add("self_attn.o_proj", {hidden, q}, true);
+    if (c.attentionBias) {
+        add("self_attn.q_proj.bias", {q}, false);
+        add("self_attn.k_proj.bias", {kv}, false);
+        add("self_attn.v_proj.bias", {kv}, false);
+    }
+    add("post_attention_layernorm", {hidden}, false);
+    l->linears = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"};
+    l->inputGroups = {
+        {"self_attn.q_proj", {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}},
+        {"self_attn.o_proj", {"self_attn.o_proj"}}};
+    l->folds = {{"attn_qkv",
+                 ArchFeature::NormFold,
+                 "input_layernorm",
+                 "",
+                 {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
+                 {},
+                 "self_attn.q_proj",
+                 "self_attn",
+                 true},
+                {"v_o",
+                 ArchFeature::ValueOutputFold,
+                 "self_attn.v_proj",
+                 c.attentionBias ? "self_attn.v_proj.bias" : "",
+                 {"self_attn.o_proj"},
+                 {},
+                 "self_attn.o_proj",
+                 "self_attn.o_proj",
+                 false,
+                 c.headDim,
+                 c.numHeads / c.numKvHeads}};
+    l->residualWriters = {"self_attn.o_proj"};
+    l->attentionScoreLinears = {"self_attn.q_proj", "self_attn.k_proj"};
+    l->hidden = hidden;
+    l->attnHeads = c.numHeads;
+    l->kvHeads = c.numKvHeads;
+    l->headDim = c.headDim;
+    return l;
+}
+
+void addSwiGlu(BlockLayout& l, const SwiGluKeys& k, int64_t inter, const std::string& foldName,
+               int64_t expert, const std::string& pass)
+{
+    const int64_t hidden = l.hidden;
+    l.tensors.push_back({k.gate, k.gate + ".weight", {inter, hidden}, true});
+    l.tensors.push_back({k.up, k.up + ".weight", {inter, hidden}, true});
+    l.tensors.push_back({k.down, k.down + ".weight", {hidden, inter}, true});
+    for (const auto& n : {k.gate, k.up, k.down})
+        l.linears.push_back(n);
+    const bool routed = expert >= 0;
+    InputGroup in{k.gate, {k.gate, k.up}, false, routed, expert, pass.empty() ? "" : pass + "_in"};
+    InputGroup down{k.down, {k.down}, true, routed, expert, pass.empty() ? "" : pass + "_down"};
+    l.inputGroups.push_back(std::move(in));
+    l.inputGroups.push_back(std::move(down));
+    l.folds.push_back(
+        {foldName, ArchFeature::UpDownFold, k.up, "", {k.down}, {}, k.down, k.down, false});
+    l.residualWriters.push_back(k.down);
+}
+
+std::shared_ptr<const BlockLayout> llamaDenseLayout(const ModelConfig& c)
+{
+    auto l = llamaAttentionLayout(c);
+    l->folds.push_back({"mlp_gate_up",
+                        ArchFeature::NormFold,
+                        "post_attention_layernorm",
+                        "",
+                        {"mlp.gate_proj", "mlp.up_proj"},
+                        {},
+                        "mlp.gate_proj",
+                        "mlp",
+                        false});
+    addSwiGlu(*l, kDenseMlp, c.intermediateSize, "up_down");
+    return l;
+}
+
+torch::Tensor swiGluForward(const BlockLayout& l, const SwiGluKeys& k,
+                            const std::vector<torch::Tensor>& lin, const torch::Tensor& x,
+                            torch::ScalarType dtype, const BlockHooks& hooks, bool autograd)
+{
+    const auto& gate = lin[linearIndex(l, k.gate)];
+    const auto& up = lin[linearIndex(l, k.up)];
+    const auto& down = lin[linearIndex(l, k.down)];
+    auto x2 = hooks.input(l.groupOf(k.gate), x, dtype);
+    torch::Tensor act;
+    if (autograd) {
+        act = torch::silu(torch::linear(x2, gate)) * torch::linear(x2, up);
+    } else {
+        act = torch::linear(x2, gate);
+        torch::silu_(act).mul_(torch::linear(x2, up));
+    }
+    return torch::linear(hooks.input(l.groupOf(k.down), act, dtype), down).to(torch::kFloat);
+}
 
 void readLlamaConfig(const ConfigReader& r, ModelConfig& c)
 {
@@ -369,10 +323,10 @@ void writeLlamaConfig(const ModelConfig& c, nlohmann::ordered_json& j)
         j["rope_scaling"] = o;
     }
     j["tie_word_embeddings"] = c.tieWordEmbeddings;
-    if (c.modelType == "llama") {
+    if (c.modelType == "llama" || c.modelType == "deepseek") {
         j["attention_bias"] = c.attentionBias;
         j["mlp_bias"] = false;
-    } else if (c.modelType == "qwen2") {
+    } else if (c.modelType == "qwen2" || c.modelType == "qwen2_moe") {
         j["use_sliding_window"] = c.slidingWindow > 0;
         j["sliding_window"] = c.slidingWindow > 0 ? OJson(c.slidingWindow) : OJson(nullptr);
     } else {
@@ -381,8 +335,59 @@ void writeLlamaConfig(const ModelConfig& c, nlohmann::ordered_json& j)
 }
 
 LlamaArchitecture::LlamaArchitecture(const ModelConfig& config)
-    : Architecture(config), m_layout(makeLayout(config))
+    : LlamaArchitecture(config,
+                        std::vector<std::shared_ptr<const BlockLayout>>(
+                            std::max<int64_t>(config.numLayers, 0), llamaDenseLayout(config)))
 {}
+
+LlamaArchitecture::LlamaArchitecture(const ModelConfig& config,
+                                     std::vector<std::shared_ptr<const BlockLayout>> layouts)
+    : Architecture(config), m_layouts(std::move(layouts)), m_fallback(llamaDenseLayout(config))
+{}
+
+std::shared_ptr<const BlockLayout> LlamaArchitecture::layout(int64_t block) const
+{
+    if (block >= 0 && block < static_cast<int64_t>(m_layouts.size()))
+        return m_layouts[static_cast<std::size_t>(block)];
+    if (m_layouts.empty())
+        return m_fallback;
+    throw Error(config().modelType, "block " + std::to_string(block),
+                "outside the model's " + std::to_string(m_layouts.size()) + " blocks");
+}
+
+torch::Tensor LlamaArchitecture::feedForward(const BlockWeights& w,
+                                             const std::vector<torch::Tensor>& lin,
+                                             const torch::Tensor& x, torch::ScalarType dtype,
+                                             const BlockHooks& hooks, const BlockCall& call) const
+{
+    return swiGluForward(*w.layout, kDenseMlp, lin, x, dtype, hooks, call.autograd);
+}
+
+// The block's composition, once, for one chunk of whole sequences. h (B,T,C) fp32.
+// Inference: the compute dtype, in-place where it saves memory; autograd: fp32 and
+// out-of-place, so gradients reach the weights and the input.
+torch::Tensor LlamaArchitecture::composeBlock(const BlockWeights& w,
+                                              const std::vector<torch::Tensor>& lin,
+                                              const torch::Tensor& h, const RopeTables& rope,
+                                              torch::ScalarType dtype, const BlockHooks& hooks,
+                                              const BlockCall& call) const
+{
+    const auto& cfg = config();
+    const auto& layout = *w.layout;
+    const double eps = cfg.rmsNormEps;
+    auto x = hooks.input(layout.groupOf("self_attn.q_proj"),
+                         llama::rmsNorm(h, w.at("input_layernorm"), eps), dtype);
+    auto attn = call.autograd ? autogradAttention(cfg, w, lin, x, rope, hooks)
+                              : chunkedAttention(cfg, w, lin, x, rope, dtype, hooks);
+    attn = hooks.input(layout.groupOf("self_attn.o_proj"), attn, dtype);
+    auto h1 = h + torch::linear(attn, lin[O]).to(torch::kFloat); // residual in fp32
+    auto ff = feedForward(w, lin, llama::rmsNorm(h1, w.at("post_attention_layernorm"), eps), dtype,
+                          hooks, call);
+    if (call.autograd)
+        return h1 + ff;
+    h1.add_(ff);
+    return h1;
+}
 
 const ArchitectureInfo& LlamaArchitecture::info() const
 {
@@ -460,25 +465,25 @@ torch::Tensor LlamaArchitecture::blockForward(const BlockWeights& w, const torch
     const int64_t b = h.size(0), t = h.size(1);
     const auto& rope = ropeOf(ctx, t, w.index);
     checkRuntime(w);
-    Hooks hooks;
+    BlockHooks hooks;
     hooks.runtime = w.runtime.get();
     hooks.observe = call.observe && *call.observe ? call.observe : nullptr;
     if (call.autograd) {
         std::vector<torch::Tensor> lin;
         for (const auto& [name, t] : w.linears())
             lin.push_back(t->to(torch::kFloat));
-        return composeBlock(c, *m_layout, w, lin, h, rope, torch::kFloat, hooks, true);
+        return composeBlock(w, lin, h, rope, torch::kFloat, hooks, call);
     }
     torch::NoGradGuard noGrad;
     const auto lin = w.computeLinears(computeDtype);
     const int64_t windows = std::max<int64_t>(1, kTokensPerChunk / std::max<int64_t>(t, 1));
     if (b <= windows)
-        return composeBlock(c, *m_layout, w, lin, h, rope, computeDtype, hooks, false);
+        return composeBlock(w, lin, h, rope, computeDtype, hooks, call);
     auto out = torch::empty_like(h);
     for (int64_t b0 = 0; b0 < b; b0 += windows) {
         const int64_t n = std::min(windows, b - b0);
-        out.narrow(0, b0, n).copy_(composeBlock(c, *m_layout, w, lin, h.narrow(0, b0, n), rope,
-                                                computeDtype, hooks, false));
+        out.narrow(0, b0, n).copy_(
+            composeBlock(w, lin, h.narrow(0, b0, n), rope, computeDtype, hooks, call));
     }
     return out;
 }
@@ -491,8 +496,8 @@ torch::Tensor LlamaArchitecture::moduleForward(const BlockWeights& w, const std:
     if (module == "self_attn") {
         const auto& rope = ropeOf(ctx, x.size(1), w.index);
         const auto lin = w.computeLinears(torch::kFloat);
-        auto mix =
-            chunkedAttention(config(), w, lin, x.to(torch::kFloat), rope, torch::kFloat, Hooks{});
+        auto mix = chunkedAttention(config(), w, lin, x.to(torch::kFloat), rope, torch::kFloat,
+                                    BlockHooks{});
         return torch::linear(mix, lin[O]);
     }
     if (module == "mlp") {

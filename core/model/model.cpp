@@ -72,7 +72,6 @@ Model::Model(std::shared_ptr<const Checkpoint> checkpoint, ForwardOptions option
         throw Error(file, "model_type", e.what());
     }
     m_arch->validateConfig(file);
-    m_layout = m_arch->layout();
     const auto dt = m_options.computeDtype;
     if (dt != torch::kFloat && dt != torch::kBFloat16)
         throw Error(m_checkpoint->dir(), "compute dtype",
@@ -154,9 +153,9 @@ BlockWeights Model::loadBlock(int64_t i) const
         return m_overlay->block(i);
     BlockWeights w;
     w.index = i;
-    w.layout = m_layout;
+    w.layout = m_arch->layout(i);
     const std::string prefix = m_arch->blockPrefix(i);
-    for (const auto& spec : m_layout->tensors)
+    for (const auto& spec : w.layout->tensors)
         w.tensors[spec.key] = loadTensor(prefix + spec.checkpoint, spec.shape);
     return w;
 }
@@ -174,12 +173,20 @@ torch::Tensor Model::blockForward(const BlockWeights& w, const torch::Tensor& h,
     return m_arch->blockForward(w, h, ctx, call, m_options.computeDtype);
 }
 
+torch::Tensor Model::blockForward(const BlockWeights& w, const torch::Tensor& h,
+                                  const ForwardContext& ctx, const BlockCall& call) const
+{
+    return m_arch->blockForward(w, h, ctx, call, m_options.computeDtype);
+}
+
 torch::Tensor Model::walk(torch::Tensor h, const ForwardContext& ctx, const BlockStep& step,
-                          const BlockDone& done) const
+                          const BlockDone& done, const RouterObserver* route) const
 {
     torch::NoGradGuard noGrad;
+    BlockCall call;
+    call.route = route;
     for (int64_t i = 0; i < numBlocks(); ++i) {
-        h = step ? step(i, h) : blockForward(loadBlock(i), h, ctx);
+        h = step ? step(i, h) : blockForward(loadBlock(i), h, ctx, call);
         if (done)
             done(i);
     }
@@ -187,9 +194,9 @@ torch::Tensor Model::walk(torch::Tensor h, const ForwardContext& ctx, const Bloc
 }
 
 torch::Tensor Model::hidden(const torch::Tensor& ids, const ForwardContext& ctx,
-                            const BlockDone& done) const
+                            const BlockDone& done, const RouterObserver* route) const
 {
-    return finalNorm(walk(embed(ids), ctx, {}, done));
+    return finalNorm(walk(embed(ids), ctx, {}, done, route));
 }
 
 torch::Tensor Model::forward(const torch::Tensor& ids) const

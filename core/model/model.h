@@ -43,7 +43,7 @@ public:
     const Checkpoint& checkpoint() const { return *m_checkpoint; }
     const ForwardOptions& options() const { return m_options; }
     const Architecture& architecture() const { return *m_arch; }
-    std::shared_ptr<const BlockLayout> layout() const { return m_layout; }
+    std::shared_ptr<const BlockLayout> layout(int64_t block) const { return m_arch->layout(block); }
     int64_t numBlocks() const { return m_arch->numBlocks(); }
 
     // (B,T) integer ids -> (B,T,C) fp32; gathers only the needed rows from the mapping.
@@ -55,6 +55,9 @@ public:
     // w.runtime (when set) adds its hooks; observe (when set) sees every linear input.
     torch::Tensor blockForward(const BlockWeights& w, const torch::Tensor& h,
                                const ForwardContext& ctx, const LinearObserver& observe = {}) const;
+    // The same with every option of a block call (router observer, all-experts calibration).
+    torch::Tensor blockForward(const BlockWeights& w, const torch::Tensor& h,
+                               const ForwardContext& ctx, const BlockCall& call) const;
     torch::Tensor finalNorm(const torch::Tensor& h) const; // (B,T,C) -> (B,T,C)
     torch::Tensor lmHead(const torch::Tensor& h) const;    // (N,C) or (B,T,C) -> logits (...,V)
 
@@ -64,11 +67,12 @@ public:
     // `done` (when given) is called after each block, e.g. to report progress.
     using BlockStep = std::function<torch::Tensor(int64_t i, const torch::Tensor& h)>;
     using BlockDone = std::function<void(int64_t i)>;
+    // `route` (when given) sees every MoE router's decisions of the plain block calls.
     torch::Tensor walk(torch::Tensor h, const ForwardContext& ctx, const BlockStep& step = {},
-                       const BlockDone& done = {}) const;
+                       const BlockDone& done = {}, const RouterObserver* route = nullptr) const;
     // ids (B,T) -> final-normed hidden states (B,T,C): embed, walk, final norm.
     torch::Tensor hidden(const torch::Tensor& ids, const ForwardContext& ctx,
-                         const BlockDone& done = {}) const;
+                         const BlockDone& done = {}, const RouterObserver* route = nullptr) const;
     // All blocks in turn: convenient for small models and tests; (B,T) -> (B,T,V).
     torch::Tensor forward(const torch::Tensor& ids) const;
 
@@ -94,7 +98,6 @@ private:
     std::shared_ptr<const Checkpoint> m_checkpoint;
     ForwardOptions m_options;
     std::shared_ptr<const Architecture> m_arch;
-    std::shared_ptr<const BlockLayout> m_layout;
     // Final norm and output head (the embedding when tied), loaded on first use; shared by
     // copies of the model and guarded by a mutex so const methods may run concurrently.
     std::shared_ptr<HeadState> m_head;

@@ -135,6 +135,12 @@ std::string skipReason(const BlockWeights& w, const FoldPoint& f)
     return "";
 }
 
+// An MoE expert that no calibration token chose has no statistics to search on.
+bool hasTokens(const BlockActivations& acts, const std::string& input)
+{
+    return acts.at(input).tokens > 0;
+}
+
 // The loss of one fold point's search: the output error of its module (AWQ's
 // module2inspect) with the consumers replaced by trial weights.
 GroupLoss foldLoss(const BlockWeights& w, const FoldPoint& f, const BlockContext& ctx,
@@ -161,7 +167,9 @@ BlockScales searchBlockScales(const BlockWeights& w, const BlockContext& ctx,
     BlockScales scales;
     int done = 0;
     for (const auto& f : w.layout->folds) {
-        const std::string why = skipReason(w, f);
+        std::string why = skipReason(w, f);
+        if (why.empty() && !hasTokens(acts, f.input))
+            why = "no calibration token was routed to it";
         if (!why.empty()) {
             if (f.repeat == 1)
                 record.warnings.push_back("awq: block " + std::to_string(w.index) + ": " + f.name +
@@ -204,6 +212,8 @@ void clipBlock(BlockWeights& w, const BlockActivations& acts, const BlockScales&
             continue;
         // The sampled inputs of the scaled block: dividing by s is exactly what the fold did.
         const auto& group = layout.groupOf(linear);
+        if (!hasTokens(acts, group.input))
+            continue; // an expert without routed calibration tokens keeps its range
         torch::Tensor x = acts.at(group.input).rows;
         for (const auto& f : layout.folds)
             if (std::find(f.consumers.begin(), f.consumers.end(), linear) != f.consumers.end())

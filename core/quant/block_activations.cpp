@@ -39,9 +39,16 @@ struct StatsAccumulator {
             rows.push_back(x.slice(0, start, x.size(0), stride).clone());
     }
 
-    LinearInputStats finish() const
+    LinearInputStats finish(int64_t width) const
     {
         LinearInputStats s;
+        s.tokens = tokens;
+        if (tokens == 0) {
+            s.absMean = torch::zeros({width});
+            s.absMax = torch::zeros({width});
+            s.rows = torch::zeros({0, width});
+            return s;
+        }
         s.absMean = (absSum / double(std::max<int64_t>(tokens, 1))).to(torch::kFloat);
         s.absMax = absMax;
         s.rows = torch::cat(rows, 0);
@@ -89,6 +96,8 @@ BlockActivations collectBlockActivations(const Model& model, const BlockWeights&
     std::map<std::string, StatsAccumulator> acc;
     for (const auto& g : w.layout->inputGroups)
         acc[g.input];
+    for (const auto& r : w.layout->routers) // every token entering an MoE layer
+        acc[r];
     LinearObserver observe = [&](const std::string& name, const torch::Tensor& x) {
         auto it = acc.find(name); // each group's input once: under its first linear's name
         if (it != acc.end())
@@ -105,8 +114,10 @@ BlockActivations collectBlockActivations(const Model& model, const BlockWeights&
     call.observe = &observe;
     BlockActivations out;
     out.output = model.architecture().blockForward(plain, inputs, ctx, call, torch::kFloat);
-    for (const auto& [name, a] : acc)
-        out.inputs[name] = a.finish();
+    for (const auto& g : w.layout->inputGroups)
+        out.inputs[g.input] = acc[g.input].finish(w.at(g.input).size(1));
+    for (const auto& r : w.layout->routers)
+        out.inputs[r] = acc[r].finish(hidden);
     return out;
 }
 
@@ -135,6 +146,8 @@ void foldScale(BlockWeights& w, const FoldPoint& f, const torch::Tensor& s)
             it->second = it->second / s;
     const auto sc = consumerScale(f, s);
     for (const auto& c : f.consumers)
+        w.at(c) = w.at(c) * sc;
+    for (const auto& c : f.exactConsumers) // routers: the same logits from the scaled input
         w.at(c) = w.at(c) * sc;
 }
 

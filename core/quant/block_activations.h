@@ -26,6 +26,10 @@ struct LinearInputStats {
     // (S,T,in) the first S = clamp(maxRows / T, 1, N) whole sequences, for inputs of a
     // fold point whose module mixes tokens; undefined otherwise.
     torch::Tensor sequences;
+    // Tokens behind the statistics: every calibration token, or those routed to an MoE
+    // expert. 0 for an expert no token chose: absMean and absMax are then zero and rows is
+    // (0,in); the transforms leave such an input unscaled.
+    int64_t tokens = 0;
 };
 
 struct BlockActivations {
@@ -52,7 +56,8 @@ torch::Tensor consumerScale(const FoldPoint& f, const torch::Tensor& s);
 // maximum over the columns that one channel feeds.
 torch::Tensor perProducerChannel(const FoldPoint& f, const torch::Tensor& x);
 // Folds s into block w at f: the producer's output channels (norm gain, or linear rows and
-// bias) divided by s, the consumers' input columns multiplied by consumerScale(f, s). The
+// bias) divided by s, the consumers' (and exact consumers') input columns multiplied by
+// consumerScale(f, s). The
 // block's full-precision function is unchanged. Differentiable in s.
 void foldScale(BlockWeights& w, const FoldPoint& f, const torch::Tensor& s);
 

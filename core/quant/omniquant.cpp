@@ -94,7 +94,10 @@ OmniState initialState(const BlockWeights& w, const BlockContext& ctx, const Qua
                 cols.push_back(f.repeat > 1
                                    ? perProducerChannel(f, w.at(c).abs().amax(0)).unsqueeze(0)
                                    : w.at(c));
-            s.scales[f.name] = smoothInit(actMax, cols, p.alpha);
+            // An MoE expert no calibration token chose starts (and, without gradient, stays)
+            // unscaled.
+            s.scales[f.name] = acts.at(f.input).tokens > 0 ? smoothInit(actMax, cols, p.alpha)
+                                                           : torch::ones({actMax.size(0)});
         }
     }
     if (p.lwc) {

@@ -1,7 +1,9 @@
 #include "quant/quarot.h"
 
 #include "quant/hadamard.h"
+
 #include "util/error.h"
+#include <algorithm>
 
 namespace ptq {
 
@@ -72,20 +74,24 @@ QuarotTransform::Rotation QuarotTransform::makeRotation(int64_t n, uint64_t seed
     return r;
 }
 
-void QuarotTransform::makeRotations(const BlockLayout& layout, uint64_t seed)
+void QuarotTransform::makeRotations(const std::vector<std::shared_ptr<const BlockLayout>>& layouts,
+                                    uint64_t seed)
 {
+    const BlockLayout& layout = *layouts.front();
     m_warnings.clear();
     m_residual =
         makeRotation(layout.hidden, streamSeed(seed, m_params.seed, 1), "residual rotation");
     m_online.clear();
     uint64_t stream = 2;
-    for (const auto& g : layout.inputGroups) {
-        if (!g.onlineRotation)
-            continue;
-        const int64_t n = layout.tensor(g.linears.front()).shape.at(1);
-        m_online[g.input] =
-            makeRotation(n, streamSeed(seed, m_params.seed, stream), g.input + " input rotation");
-        stream = stream == 2 ? 4 : stream + 1; // stream 3 is the head rotation's
+    for (const auto& l : layouts) { // inputs in order of first use over the blocks
+        for (const auto& g : l->inputGroups) {
+            if (!g.onlineRotation || m_online.count(g.input))
+                continue;
+            const int64_t n = l->tensor(g.linears.front()).shape.at(1);
+            m_online[g.input] = makeRotation(n, streamSeed(seed, m_params.seed, stream),
+                                             g.input + " input rotation");
+            stream = stream == 2 ? 4 : stream + 1; // stream 3 is the head rotation's
+        }
     }
     m_head = layout.headDim > 0
                  ? makeRotation(layout.headDim, streamSeed(seed, m_params.seed, 3), "head rotation")
@@ -113,7 +119,8 @@ torch::Tensor QuarotTransform::rotationTTimes(const Rotation& r, const torch::Te
 
 void QuarotTransform::prepareHead(HeadTensors& head, const Model& model, uint64_t seed)
 {
-    const BlockLayout& layout = *model.layout();
+    const auto layouts = model.architecture().distinctLayouts();
+    const BlockLayout& layout = *layouts.front();
     const int64_t c = layout.hidden, v = model.config().vocabSize;
     const auto names = model.architecture().headNames();
     if (!head.embedding.defined() || head.embedding.sizes() != torch::IntArrayRef({v, c}))
@@ -124,7 +131,7 @@ void QuarotTransform::prepareHead(HeadTensors& head, const Model& model, uint64_
         head.lmHead = head.embedding; // tied: lm_head starts as the embedding
     if (head.lmHead.sizes() != torch::IntArrayRef({v, c}))
         throw Error(kSource, names.lmHead, "expected shape (vocab, hidden)");
-    makeRotations(layout, seed);
+    makeRotations(layouts, seed);
     auto lm = fuseGain(head.lmHead, head.finalNorm);
     head.finalNorm = torch::ones({c});
     head.embedding = timesRotation(head.embedding, m_residual);
@@ -151,6 +158,8 @@ void QuarotTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx,
         auto& norm = w.at(f->producer);
         for (const auto& linear : f->consumers)
             w.at(linear) = timesRotation(fuseGain(w.at(linear), norm), m_residual);
+        for (const auto& exact : f->exactConsumers) // routers: rotated, kept in full precision
+            w.at(exact) = timesRotation(fuseGain(w.at(exact), norm), m_residual);
         norm = torch::ones({c});
     }
     for (const auto& linear : layout.residualWriters)
@@ -169,6 +178,9 @@ void QuarotTransform::applyToBlock(BlockWeights& w, const BlockContext& ctx,
         w.runtime ? std::make_shared<BlockRuntime>(*w.runtime) : std::make_shared<BlockRuntime>();
     if (m_params.onlineHadamard) {
         for (const auto& [input, rotation] : m_online) {
+            if (!std::any_of(layout.inputGroups.begin(), layout.inputGroups.end(),
+                             [&](const InputGroup& g) { return g.input == input; }))
+                continue; // an input of another block layout
             for (const auto& linear : layout.groupOf(input).linears)
                 w.at(linear) = timesRotation(w.at(linear), rotation);
             runtime->inputRotations[input] = rotation.matrix;

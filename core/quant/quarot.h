@@ -36,7 +36,9 @@
 #include "quant/transform.h"
 
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace ptq {
 
@@ -71,7 +73,10 @@ private:
         torch::Tensor signs;
     };
     Rotation makeRotation(int64_t n, uint64_t seed, const std::string& object);
-    void makeRotations(const BlockLayout& layout, uint64_t seed);
+    // From the model's distinct block layouts: the residual and head rotations of the first,
+    // one online rotation per rotatable input over all of them.
+    void makeRotations(const std::vector<std::shared_ptr<const BlockLayout>>& layouts,
+                       uint64_t seed);
     static torch::Tensor timesRotation(const torch::Tensor& w, const Rotation& r);  // w R
     static torch::Tensor rotationTTimes(const Rotation& r, const torch::Tensor& w); // R^T w
 

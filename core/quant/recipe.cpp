@@ -131,6 +131,8 @@ Recipe Recipe::fromJson(const json& j, const std::string& source)
     recipe.quantizeEmbeddings = r.get<bool>("quantize_embeddings", false);
     recipe.quantizeLmHead = r.get<bool>("quantize_lm_head", false);
     recipe.trueSequential = r.get<bool>("true_sequential", true);
+    recipe.expertCalibration = r.string("expert_calibration", "routed");
+    recipe.quantizeRouter = r.get<bool>("quantize_router", false);
     r.finish();
     recipe.validate(source);
     return recipe;
@@ -162,6 +164,10 @@ json Recipe::toJson() const
     j["quantize_embeddings"] = quantizeEmbeddings;
     j["quantize_lm_head"] = quantizeLmHead;
     j["true_sequential"] = trueSequential;
+    if (expertCalibration != "routed")
+        j["expert_calibration"] = expertCalibration;
+    if (quantizeRouter)
+        j["quantize_router"] = true;
     return j;
 }
 
@@ -177,6 +183,9 @@ void Recipe::validate(const std::string& source, int64_t inFeatures) const
         throw Error(source, "weight_grid.group_size",
                     "group size " + std::to_string(weightGrid.groupSize) +
                         " does not divide a layer's input features " + std::to_string(inFeatures));
+    if (expertCalibration != "routed" && expertCalibration != "all")
+        throw Error(source, "expert_calibration",
+                    "expected \"routed\" or \"all\", got \"" + expertCalibration + "\"");
     if (activations) {
         checkBits(activations->bits, source, "activations.bits");
         checkClip(activations->clipRatio, source, "activations.clip_ratio");

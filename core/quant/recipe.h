@@ -11,8 +11,11 @@
 //    "weight_grid": {"bits": 4, "symmetric": false, "group_size": 128, "clip_ratio": 1.0},
 //    "activations": {"bits": 4, "dynamic": true, "symmetric": false, "clip_ratio": 0.9},
 //    "kv": {"bits": 4, "group_size": 0, "symmetric": false, "clip_ratio": 1.0},
-//    "quantize_embeddings": false, "quantize_lm_head": false, "true_sequential": true}
-// toJson() writes every key in sorted order, so equal recipes give equal strings.
+//    "quantize_embeddings": false, "quantize_lm_head": false, "true_sequential": true,
+//    "expert_calibration": "routed", "quantize_router": false}
+// toJson() writes every key in sorted order, so equal recipes give equal strings; the two
+// Mixture-of-Experts keys only when they differ from their defaults, so the fingerprints of
+// runs stored before they existed stay the same.
 
 #include "quant/grid.h"
 
@@ -57,6 +60,14 @@ struct Recipe {
     bool quantizeEmbeddings = false;
     bool quantizeLmHead = false;
     bool trueSequential = true;
+    // Mixture of Experts. "routed": an expert's Hessian and statistics come from the tokens
+    // routed to it (the default, as the reference implementations do); "all": every expert
+    // also sees every calibration token for its statistics (its output is still combined
+    // from the routed tokens only). Either way an expert routed fewer tokens than its input
+    // width takes all-token statistics, with a warning in the run record.
+    std::string expertCalibration = "routed";
+    // Quantize the MoE routers with the weight quantizer too (default: full precision).
+    bool quantizeRouter = false;
 
     // Parses and validates (validate() below); `source` names the file or "recipe".
     static Recipe fromJson(const nlohmann::json& j, const std::string& source = "recipe");

@@ -194,9 +194,10 @@ void checkRecipeFits(const Recipe& recipe, const ArchitectureInfo& arch, const s
 void checkRecipeFits(const Recipe& recipe, const Architecture& arch, const std::string& source)
 {
     std::set<int64_t> widths;
-    for (const auto& t : arch.layout()->tensors)
-        if (t.linear)
-            widths.insert(t.shape.at(1));
+    for (const auto& layout : arch.distinctLayouts())
+        for (const auto& t : layout->tensors)
+            if (t.linear)
+                widths.insert(t.shape.at(1));
     for (int64_t in : widths)
         recipe.validate(source, in);
     checkRecipeFits(recipe, arch.info(), source);

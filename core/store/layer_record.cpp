@@ -55,6 +55,12 @@ const std::vector<LayerColumn>& layerColumns()
          [](R& r, const C& c) { r.bytes = static_cast<uint64_t>(asInt(c)); }},
         {"seconds", "REAL", [](const R& r) -> C { return r.seconds; },
          [](R& r, const C& c) { r.seconds = asReal(c); }},
+        {"expert", "INTEGER", [](const R& r) -> C { return r.expert; },
+         [](R& r, const C& c) { r.expert = asInt(c); }, 4},
+        {"routed_tokens", "INTEGER", [](const R& r) -> C { return r.routedTokens; },
+         [](R& r, const C& c) { r.routedTokens = asInt(c); }, 4},
+        {"calib_tokens", "INTEGER", [](const R& r) -> C { return r.calibTokens; },
+         [](R& r, const C& c) { r.calibTokens = asInt(c); }, 4},
     };
     return columns;
 }

@@ -22,6 +22,13 @@ struct LayerErrorRow {
     double maxAbsError = 0;    // max |W - Q|
     uint64_t bytes = 0;        // packed size including scales, zeros, permutation
     double seconds = 0;
+    // Mixture of Experts: the routed expert the linear belongs to (-1: none), the calibration
+    // tokens routed to it (-1: not a routed linear) and the tokens its statistics came from
+    // (all calibration tokens for a dense linear; the routed ones, or all of them under
+    // expert_calibration "all" or the starved-expert fallback, for an expert).
+    int64_t expert = -1;
+    int64_t routedTokens = -1;
+    int64_t calibTokens = 0;
 };
 
 using LayerCell = std::variant<int64_t, double, std::string>;
@@ -31,10 +38,11 @@ struct LayerColumn {
     const char* sqlType; // "INTEGER", "REAL" or "TEXT", as in the store's schema
     LayerCell (*get)(const LayerErrorRow&);
     void (*set)(LayerErrorRow&, const LayerCell&);
+    int since = 1; // the store schema version that added the column
 };
 
 // block, layer, bits, group_size, rel_weight_error, output_error, method_loss,
-// max_abs_error, bytes, seconds.
+// max_abs_error, bytes, seconds, expert, routed_tokens, calib_tokens.
 const std::vector<LayerColumn>& layerColumns();
 
 } // namespace ptq

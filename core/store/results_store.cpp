@@ -168,7 +168,8 @@ int64_t ResultsStore::upsertModel(const ModelRecord& m)
     Transaction tx(c, true, "model " + m.name);
     Statement insert(c,
                      "INSERT INTO models(fingerprint, name, path, architecture, parameters, "
-                     "config_json) VALUES(?,?,?,?,?,?) ON CONFLICT(fingerprint) DO NOTHING",
+                     "config_json, active_parameters) VALUES(?,?,?,?,?,?,?) "
+                     "ON CONFLICT(fingerprint) DO NOTHING",
                      "model " + m.name);
     insert.bindText(1, m.fingerprint)
         .bindText(2, m.name)
@@ -176,6 +177,7 @@ int64_t ResultsStore::upsertModel(const ModelRecord& m)
         .bindText(4, m.architecture)
         .bindInt(5, m.parameters)
         .bindText(6, m.configJson)
+        .bindInt(7, m.activeParameters > 0 ? m.activeParameters : m.parameters)
         .run();
     Statement q(c, "SELECT id FROM models WHERE fingerprint = ?", "model " + m.name);
     q.bindText(1, m.fingerprint).step();
@@ -227,13 +229,16 @@ std::vector<ModelRecord> ResultsStore::models() const
 {
     const auto c = connection();
     Statement q(c,
-                "SELECT id, fingerprint, name, path, architecture, parameters, config_json "
-                "FROM models ORDER BY id",
+                m_fileVersion >= 4
+                    ? "SELECT id, fingerprint, name, path, architecture, parameters, config_json, "
+                      "active_parameters FROM models ORDER BY id"
+                    : "SELECT id, fingerprint, name, path, architecture, parameters, config_json, "
+                      "parameters FROM models ORDER BY id",
                 "models");
     std::vector<ModelRecord> out;
     while (q.step())
         out.push_back(ModelRecord{q.int64(0), q.text(1), q.text(2), q.text(3), q.text(4),
-                                  q.int64(5), q.text(6)});
+                                  q.int64(5), q.text(6), q.int64(7)});
     return out;
 }
 

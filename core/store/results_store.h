@@ -3,7 +3,8 @@
 // error and exported artifact the workbench has produced. Any SQLite tool can open it.
 //
 // Schema (version kSchemaVersion, kept in PRAGMA user_version; forward migrations only):
-//   models(id, fingerprint UNIQUE, name, path, architecture, parameters, config_json)
+//   models(id, fingerprint UNIQUE, name, path, architecture, parameters, config_json,
+//          active_parameters)
 //   datasets(id, sha256 UNIQUE, path, tokens, bytes)
 //   runs(id, fingerprint UNIQUE, model_id, recipe_name, recipe_json, wbits, group_size, abits,
 //        kvbits, seed, calib_json, eval_json, status, error, created_at, started_at,
@@ -12,8 +13,9 @@
 //   metrics(run_id, name, dataset_id, value)      PRIMARY KEY (run_id, name, dataset_id)
 //                                                 dataset_id 0 = none; value NULL = NaN
 //   layer_errors(run_id, block, layer, bits, group_size, rel_weight_error, output_error,
-//                method_loss, max_abs_error, bytes, seconds)
-//   block_errors(run_id, block, output_error, seconds)
+//                method_loss, max_abs_error, bytes, seconds, expert, routed_tokens,
+//                calib_tokens)
+//   block_errors(run_id, block, output_error, seconds, routing_agreement)
 //   artifacts(id, run_id NULL, kind, path, created_at)
 //
 // Concurrency: WAL journal, busy timeout (default 5 s). Each state change of a run is one
@@ -30,6 +32,7 @@
 #include "store/layer_record.h"
 #include "store/process_owner.h"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,7 +46,7 @@ namespace store {
 struct Connection;
 }
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Run states. 'interrupted' = left 'running' by a process that died.
 enum class RunStatus { Queued, Running, Done, Failed, Cancelled, Interrupted };
@@ -59,6 +62,7 @@ struct ModelRecord {
     std::string architecture; // model_type
     int64_t parameters = 0;
     std::string configJson;
+    int64_t activeParameters = 0; // per token: routed experts counted k of E
 };
 
 struct DatasetRecord {
@@ -102,6 +106,9 @@ struct BlockErrorRow {
     int64_t block = 0;
     double outputError = 0;
     double seconds = 0;
+    // MoE layers: the share of evaluation tokens whose top-k expert set the quantized model
+    // keeps at this block; NaN (NULL) for a dense block or a run without KL evaluation.
+    double routingAgreement = std::nan("");
 };
 
 // Everything a finished run writes, committed in one transaction by completeRun().
@@ -123,6 +130,7 @@ struct RunRecord {
     RunSpec spec;
     std::string modelName;
     int64_t modelParameters = 0;
+    int64_t modelActiveParameters = 0; // per token (MoE); equals modelParameters when dense
     RunStatus status = RunStatus::Queued;
     std::string error;
     std::string createdAt, startedAt, finishedAt; // ISO 8601 UTC, "" when not reached

@@ -31,7 +31,8 @@ std::string runColumns(int fileVersion)
         "r.quantize_seconds, r.eval_seconds, r.packed_bytes, r.fp16_bytes, r.bits_per_weight, "
         "r.engine_version, ";
     cols += fileVersion >= 2 ? "r.engine_commit, r.host, r.pid, " : "'', '', 0, ";
-    cols += fileVersion >= 3 ? "r.owner" : "''";
+    cols += fileVersion >= 3 ? "r.owner, " : "'', ";
+    cols += fileVersion >= 4 ? "m.active_parameters" : "m.parameters";
     return cols;
 }
 
@@ -67,6 +68,7 @@ RunRecord readRun(const Statement& q, const std::string& path)
     r.host = q.text(26);
     r.pid = q.int64(27);
     r.owner = q.text(28);
+    r.modelActiveParameters = q.int64(29);
     return r;
 }
 
@@ -164,9 +166,10 @@ RunRecord ResultsStore::existingRun(const store::Connection& c, int64_t runId) c
 std::vector<LayerErrorRow> ResultsStore::layerErrors(int64_t runId) const
 {
     const auto c = connection();
-    std::string names;
+    std::string names; // columns newer than the file read as their defaults
     for (const auto& col : layerColumns())
-        names += std::string(names.empty() ? "" : ", ") + col.name;
+        if (col.since <= m_fileVersion)
+            names += std::string(names.empty() ? "" : ", ") + col.name;
     const std::string select =
         "SELECT " + names + " FROM layer_errors WHERE run_id = ? ORDER BY block, rowid";
     Statement q(c, select.c_str(), runObject(runId));
@@ -176,6 +179,8 @@ std::vector<LayerErrorRow> ResultsStore::layerErrors(int64_t runId) const
         LayerErrorRow row;
         int index = 0;
         for (const auto& col : layerColumns()) {
+            if (col.since > m_fileVersion)
+                continue;
             const std::string type = col.sqlType;
             col.set(row, type == "TEXT"      ? LayerCell(q.text(index))
                          : type == "INTEGER" ? LayerCell(q.int64(index))
@@ -193,13 +198,15 @@ std::vector<BlockErrorRow> ResultsStore::blockErrors(int64_t runId) const
         return {}; // schema 1 had no per-block errors
     const auto c = connection();
     Statement q(c,
-                "SELECT block, output_error, seconds FROM block_errors WHERE run_id = ? "
-                "ORDER BY block",
+                m_fileVersion >= 4 ? "SELECT block, output_error, seconds, routing_agreement FROM "
+                                     "block_errors WHERE run_id = ? ORDER BY block"
+                                   : "SELECT block, output_error, seconds, NULL FROM "
+                                     "block_errors WHERE run_id = ? ORDER BY block",
                 runObject(runId));
     q.bindInt(1, runId);
     std::vector<BlockErrorRow> out;
     while (q.step())
-        out.push_back(BlockErrorRow{q.int64(0), q.real(1), q.real(2)});
+        out.push_back(BlockErrorRow{q.int64(0), q.real(1), q.real(2), q.real(3)});
     return out;
 }
 

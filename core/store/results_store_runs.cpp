@@ -153,14 +153,15 @@ void ResultsStore::writeResults(const store::Connection& c, int64_t runId,
         layer.reset();
     }
     Statement block(c,
-                    "INSERT INTO block_errors(run_id, block, output_error, seconds) "
-                    "VALUES(?,?,?,?)",
+                    "INSERT INTO block_errors(run_id, block, output_error, seconds, "
+                    "routing_agreement) VALUES(?,?,?,?,?)",
                     object);
     for (const auto& b : results.blocks) {
         block.bindInt(1, runId)
             .bindInt(2, b.block)
             .bindReal(3, b.outputError)
-            .bindReal(4, b.seconds);
+            .bindReal(4, b.seconds)
+            .bindReal(5, b.routingAgreement);
         block.run();
         block.reset();
     }

@@ -286,6 +286,26 @@ const char* const kMigrateV2toV3 = R"sql(
 ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 4: Mixture-of-Experts records. Per layer: the expert a linear belongs to (-1: none),
+// the calibration tokens routed to it (-1: not routed) and the tokens behind its statistics;
+// per block: the share of evaluation tokens whose top-k expert set the quantized model keeps;
+// per model: the parameters one token uses (active) next to the total.
+const char* const kMigrateV3toV4 = R"sql(
+ALTER TABLE layer_errors ADD COLUMN expert INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE layer_errors ADD COLUMN routed_tokens INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE layer_errors ADD COLUMN calib_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE block_errors ADD COLUMN routing_agreement REAL;
+ALTER TABLE models ADD COLUMN active_parameters INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+// A fresh version 4 file is version 3 plus its migration step: the same columns in the same
+// order by construction.
+const char* ddlV4()
+{
+    static const std::string ddl = std::string(kDdlV3) + kMigrateV3toV4;
+    return ddl.c_str();
+}
+
 const char* migrationStep(int fromVersion)
 {
     switch (fromVersion) {
@@ -293,6 +313,8 @@ const char* migrationStep(int fromVersion)
         return kMigrateV1toV2;
     case 2:
         return kMigrateV2toV3;
+    case 3:
+        return kMigrateV3toV4;
     default:
         return nullptr;
     }
@@ -466,6 +488,8 @@ const char* schemaDdl(int version)
         return kDdlV2;
     case 3:
         return kDdlV3;
+    case 4:
+        return ddlV4();
     default:
         throw Error("", "schema version " + std::to_string(version), "no such schema version");
     }
@@ -535,8 +559,9 @@ RunStatus parseRunStatus(const std::string& name, const std::string& source)
 const std::vector<std::string>& knownMetricNames()
 {
     static const std::vector<std::string> names = {
-        "perplexity", "perplexity_fp", "kl_mean",         "kl_max",       "top1_agreement",
-        "acc",        "acc_norm",      "bits_per_weight", "packed_bytes", "fp16_bytes"};
+        "perplexity",     "perplexity_fp", "kl_mean",           "kl_max",
+        "top1_agreement", "acc",           "acc_norm",          "bits_per_weight",
+        "packed_bytes",   "fp16_bytes",    "routing_agreement", "active_packed_bytes"};
     return names;
 }
 

@@ -16,6 +16,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -246,9 +247,85 @@ inline std::vector<double> refMlp(const ModelConfig& c, const RefWeights& w, con
     return refLinear(refTensor(w, p + "mlp.down_proj.weight"), nullptr, g, c.hiddenSize);
 }
 
+// A SwiGLU MLP down(silu(gate(x)) * up(x)) of width n under the given tensor names.
+inline std::vector<double> refSwiGlu(const ModelConfig& c, const RefWeights& w,
+                                     const std::string& gate, const std::string& up,
+                                     const std::string& down, int64_t n,
+                                     const std::vector<double>& x)
+{
+    auto g = refLinear(refTensor(w, gate + ".weight"), nullptr, x, n);
+    auto u = refLinear(refTensor(w, up + ".weight"), nullptr, x, n);
+    for (std::size_t i = 0; i < g.size(); ++i)
+        g[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
+    return refLinear(refTensor(w, down + ".weight"), nullptr, g, c.hiddenSize);
+}
+
+// What the reference's routing chose, for comparing decisions: experts per token, and the
+// smallest gap between the k-th and (k+1)-th router logit (ties excluded when it is large).
+struct RefRouting {
+    std::vector<std::vector<int64_t>> experts; // [token] sorted ascending
+    double minGap = 1.0;
+};
+
+// The MoE feed-forward of one token, written from the Hugging Face modules
+// (MixtralSparseMoeBlock, DeepseekMoE, Qwen2MoeSparseMoeBlock): softmax of the router
+// logits, top-k, optional renormalisation, weighted sum of the chosen experts, plus the
+// shared expert (sigmoid-gated for qwen2_moe).
+inline std::vector<double> refMoe(const ModelConfig& c, const RefWeights& w, const std::string& p,
+                                  const std::vector<double>& x, RefRouting* routing = nullptr)
+{
+    const MoeConfig& m = c.moe;
+    const bool mixtral = c.modelType == "mixtral";
+    const std::string base = p + (mixtral ? "block_sparse_moe." : "mlp.");
+    auto logits = refLinear(refTensor(w, base + "gate.weight"), nullptr, x, m.experts);
+    double mx = *std::max_element(logits.begin(), logits.end()), z = 0;
+    std::vector<double> prob(logits.size());
+    for (std::size_t e = 0; e < prob.size(); ++e)
+        z += prob[e] = std::exp(logits[e] - mx);
+    std::vector<std::pair<double, int64_t>> ranked;
+    for (std::size_t e = 0; e < prob.size(); ++e)
+        ranked.push_back({prob[e] / z, int64_t(e)});
+    std::sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    double sum = 0;
+    std::vector<int64_t> chosen;
+    for (int64_t j = 0; j < m.expertsPerToken; ++j)
+        sum += ranked[j].first, chosen.push_back(ranked[j].second);
+    if (routing) {
+        std::sort(chosen.begin(), chosen.end());
+        routing->experts.push_back(chosen);
+        if (m.expertsPerToken < m.experts)
+            routing->minGap =
+                std::min(routing->minGap, std::log(ranked[m.expertsPerToken - 1].first /
+                                                   ranked[m.expertsPerToken].first));
+    }
+    std::vector<double> out(c.hiddenSize, 0.0);
+    for (int64_t j = 0; j < m.expertsPerToken; ++j) {
+        const double weight = m.normalizeTopK ? ranked[j].first / sum : ranked[j].first;
+        const std::string e = base + "experts." + std::to_string(ranked[j].second) + ".";
+        const auto y = mixtral ? refSwiGlu(c, w, e + "w1", e + "w3", e + "w2", m.expertWidth, x)
+                               : refSwiGlu(c, w, e + "gate_proj", e + "up_proj", e + "down_proj",
+                                           m.expertWidth, x);
+        for (std::size_t i = 0; i < out.size(); ++i)
+            out[i] += weight * y[i];
+    }
+    if (m.sharedWidth > 0) {
+        const std::string s =
+            base + (c.modelType == "qwen2_moe" ? "shared_expert." : "shared_experts.");
+        auto y = refSwiGlu(c, w, s + "gate_proj", s + "up_proj", s + "down_proj", m.sharedWidth, x);
+        double gate = 1.0;
+        if (m.sharedGate)
+            gate =
+                1.0 / (1.0 + std::exp(-refLinear(refTensor(w, base + "shared_expert_gate.weight"),
+                                                 nullptr, x, 1)[0]));
+        for (std::size_t i = 0; i < out.size(); ++i)
+            out[i] += gate * y[i];
+    }
+    return out;
+}
+
 // Logits of one sequence: [t][vocab].
 inline Rows refSequenceLogits(const ModelConfig& c, const RefWeights& w,
-                              const std::vector<int64_t>& ids)
+                              const std::vector<int64_t>& ids, RefRouting* routing = nullptr)
 {
     const std::size_t hidden = c.hiddenSize;
     const auto& emb = refTensor(w, "model.embed_tokens.weight");
@@ -264,10 +341,9 @@ inline Rows refSequenceLogits(const ModelConfig& c, const RefWeights& w,
         for (std::size_t i = 0; i < h.size(); ++i) {
             for (std::size_t e = 0; e < hidden; ++e)
                 h[i][e] += a[i][e];
-            const auto m =
-                refMlp(c, w, p,
-                       refRmsNorm(h[i], refTensor(w, p + "post_attention_layernorm.weight"),
-                                  c.rmsNormEps));
+            const auto x2 =
+                refRmsNorm(h[i], refTensor(w, p + "post_attention_layernorm.weight"), c.rmsNormEps);
+            const auto m = c.isMoeLayer(l) ? refMoe(c, w, p, x2, routing) : refMlp(c, w, p, x2);
             for (std::size_t e = 0; e < hidden; ++e)
                 h[i][e] += m[e];
         }
@@ -293,8 +369,13 @@ inline std::map<std::string, torch::Tensor> testWeights(const ModelConfig& c, ui
         if (name.find("q_proj.weight") != std::string::npos ||
             name.find("k_proj.weight") != std::string::npos)
             t.mul_(qkScale);
-        else if (name.find("proj.weight") != std::string::npos || name == "lm_head.weight")
+        else if (name.find("proj.weight") != std::string::npos || name == "lm_head.weight" ||
+                 name.find(".w1.weight") != std::string::npos ||
+                 name.find(".w2.weight") != std::string::npos ||
+                 name.find(".w3.weight") != std::string::npos)
             t.mul_(5.0);
+        else if (name.size() > 12 && name.compare(name.size() - 12, 12, ".gate.weight") == 0)
+            t.mul_(50.0); // MoE routers: well-separated expert probabilities, no near-ties
     }
     return w;
 }

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 using namespace ptq;
 using namespace ptq::testing;
@@ -60,6 +61,35 @@ ModelConfig tinyConfigFor(const std::string& modelType)
     if (modelType == "qwen2") {
         c.attentionBias = true;
         c.ropeTheta = 1000000.0;
+        return c;
+    }
+    if (modelType == "mixtral") { // every layer MoE, top-2 of 4, weights renormalised
+        c.moe.experts = 4;
+        c.moe.expertsPerToken = 2;
+        c.moe.expertWidth = c.intermediateSize;
+        c.moe.auxLossCoef = 0.02;
+        return c;
+    }
+    if (modelType == "deepseek") { // a dense first layer, shared experts, no renormalisation
+        c.moe.experts = 6;
+        c.moe.expertsPerToken = 3;
+        c.moe.expertWidth = 24;
+        c.moe.sharedWidth = 48; // n_shared_experts = 2
+        c.moe.firstDenseLayers = 1;
+        c.moe.normalizeTopK = false;
+        c.moe.auxLossCoef = 0.001;
+        return c;
+    }
+    if (modelType == "qwen2_moe") { // q/k/v biases, a gated shared expert, a dense layer
+        c.attentionBias = true;
+        c.moe.experts = 4;
+        c.moe.expertsPerToken = 2;
+        c.moe.expertWidth = 32;
+        c.moe.sharedWidth = 48;
+        c.moe.sharedGate = true;
+        c.moe.normalizeTopK = false;
+        c.moe.denseLayers = {1};
+        c.moe.auxLossCoef = 0.001;
         return c;
     }
     throw std::runtime_error("no test configuration for model_type " + modelType +
@@ -102,13 +132,33 @@ TEST(Architectures, EveryRowMatchesItsReferenceAndRunsEveryFittingStrategy)
         ASSERT_EQ(model.config().modelType, arch.modelType);
 
         const std::vector<int64_t> ids = {3, 17, 42, 5, 88, 61, 0, 9, 33, 70, 12, 25};
-        const auto expected =
-            refSequenceLogits(config, readWeightsAsDouble(dir.sub("model.safetensors")), ids);
+        RefRouting refRouting;
+        const auto expected = refSequenceLogits(
+            config, readWeightsAsDouble(dir.sub("model.safetensors")), ids, &refRouting);
         std::vector<double> flat;
         for (const auto& row : expected)
             flat.insert(flat.end(), row.begin(), row.end());
         const auto logits = model.forward(torch::tensor(ids).reshape({1, -1}));
         EXPECT_LE(relativeMaxError(flatLogits(logits), flat), kFp32Tolerance);
+        if (config.moe.enabled()) {
+            // Routing ties are excluded by construction (routers scaled up in testWeights):
+            // the k-th and (k+1)-th router logits differ by more than 1e-3, far beyond the
+            // fp32 forward's ~1e-5 logit error, so it must choose exactly the reference's
+            // experts.
+            EXPECT_GT(refRouting.minGap, 1e-3);
+            std::vector<std::vector<int64_t>> chosen;
+            RouterObserver route = [&](int64_t, const std::string&, const torch::Tensor&,
+                                       const torch::Tensor& experts) {
+                const auto e = std::get<0>(experts.sort(-1)).contiguous();
+                for (int64_t t = 0; t < e.size(0); ++t)
+                    chosen.emplace_back(e[t].data_ptr<int64_t>(),
+                                        e[t].data_ptr<int64_t>() + e.size(1));
+            };
+            const auto ctx = model.context(int64_t(ids.size()));
+            model.hidden(torch::tensor(ids).reshape({1, -1}), *ctx, {}, &route);
+            EXPECT_EQ(chosen, refRouting.experts);
+            EXPECT_FALSE(chosen.empty());
+        }
 
         const auto calib = randomTokens(2000, int32_t(config.vocabSize), 6);
         double rtnError = 0;
@@ -158,18 +208,89 @@ double relDiff(const torch::Tensor& a, const torch::Tensor& b)
         .item<double>();
 }
 
-} // namespace
-
-// What every row's layout promises, checked on its own forward: its config round-trips
-// through config.json, the tensors load with their
-// shapes, each linear reads exactly one input group, every declared feature is backed by the
-// layout, a positive scale folded at any fold point leaves the block's function unchanged,
-// and the autograd forward computes the inference forward and reaches every tensor.
-TEST(Architectures, EveryRowKeepsWhatItsLayoutPromises)
+// The promises of block `block`'s layout (see the test below).
+void checkBlock(const ArchitectureInfo& arch, const Model& model, int64_t block)
 {
     // fp32 forward of the same block before and after an exact rewrite: float32 rounding of
     // the extra products only (~1e-7 relative per product); a wrong fold moves it by 1e-2+.
     constexpr double kExact = 1e-5;
+    SCOPED_TRACE("block " + std::to_string(block));
+    const BlockLayout& layout = *model.layout(block);
+    const BlockWeights w = model.loadBlock(block);
+    for (const auto& spec : layout.tensors)
+        EXPECT_EQ(w.at(spec.key).sizes().vec(), spec.shape) << spec.key;
+    for (const auto& linear : layout.linears) {
+        int groups = 0;
+        for (const auto& g : layout.inputGroups)
+            groups += int(std::count(g.linears.begin(), g.linears.end(), linear));
+        EXPECT_EQ(groups, 1) << linear;
+        EXPECT_TRUE(layout.tensor(linear).linear) << linear;
+    }
+    for (const auto& f : layout.folds)
+        for (const auto& c : f.exactConsumers) // kept in full precision: never a linear
+            EXPECT_FALSE(layout.tensor(c).linear) << c;
+    for (ArchFeature f :
+         {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::UpDownFold})
+        EXPECT_EQ(arch.has(f), !layout.foldsOf(f).empty()) << archFeatureName(f);
+    if (arch.has(ArchFeature::ResidualRotation))
+        EXPECT_FALSE(layout.residualWriters.empty());
+    if (arch.has(ArchFeature::KvCacheHook))
+        EXPECT_GT(layout.headDim, 0);
+
+    const auto ids =
+        torch::tensor({{3, 17, 42, 5, 88, 61, 0, 9, 33, 70}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
+    const auto ctx = model.context(ids.size(1));
+    const auto h = model.embed(ids);
+    const auto ref = model.blockForward(w, h, *ctx);
+    torch::manual_seed(3);
+    for (const auto& f : layout.folds) {
+        SCOPED_TRACE(f.name);
+        const int64_t channels = w.at(f.producer).size(0);
+        BlockWeights scaled = w.copy();
+        foldScale(scaled, f, torch::rand({channels}).mul_(1.5).add_(0.5));
+        EXPECT_GT(relDiff(scaled.at(f.consumers.front()), w.at(f.consumers.front())), 1e-2);
+        EXPECT_LT(relDiff(model.blockForward(scaled, h, *ctx), ref), kExact);
+    }
+
+    if (!arch.has(ArchFeature::AutogradForward))
+        return;
+    BlockWeights trainable = w.copy();
+    for (auto& [key, t] : trainable.tensors)
+        t = t.clone().requires_grad_(true);
+    torch::AutoGradMode grad(true);
+    BlockCall call;
+    call.autograd = true;
+    std::set<int64_t> used; // experts some token was routed to
+    RouterObserver route = [&](int64_t, const std::string&, const torch::Tensor&,
+                               const torch::Tensor& experts) {
+        const auto e = experts.reshape({-1}).contiguous();
+        used.insert(e.data_ptr<int64_t>(), e.data_ptr<int64_t>() + e.numel());
+    };
+    call.route = &route;
+    auto out = model.architecture().blockForward(trainable, h, *ctx, call, torch::kFloat);
+    EXPECT_LT(relDiff(out.detach(), ref), kExact);
+    out.square().sum().backward();
+    for (const auto& [key, t] : trainable.tensors) {
+        const bool linear = layout.tensor(key).linear;
+        if (linear && layout.groupOf(key).expert >= 0 && !used.count(layout.groupOf(key).expert)) {
+            EXPECT_FALSE(t.grad().defined()) << key << ": no token was routed to it";
+            continue;
+        }
+        ASSERT_TRUE(t.grad().defined()) << key;
+        EXPECT_GT(t.grad().abs().max().item<double>(), 0.0) << key;
+    }
+}
+
+} // namespace
+
+// What every row's layout promises, checked on the forward of each of its blocks: its config
+// round-trips through config.json, the tensors load with their shapes, each linear reads
+// exactly one input group, exact consumers (routers) are never linears, every declared
+// feature is backed by the layout, a positive scale folded at any fold point leaves the
+// block's function unchanged, and the autograd forward computes the inference forward and
+// reaches every tensor.
+TEST(Architectures, EveryRowKeepsWhatItsLayoutPromises)
+{
     for (const auto& arch : architectures()) {
         SCOPED_TRACE(arch.modelType);
         TempDir dir("layout-" + arch.modelType);
@@ -178,54 +299,7 @@ TEST(Architectures, EveryRowKeepsWhatItsLayoutPromises)
         EXPECT_EQ(ModelConfig::fromJson(config.toJson(), "round trip").toJson(), config.toJson());
         writeLlamaCheckpoint(dir.path(), config, testWeights(config, 7, 4.0));
         const Model model(Checkpoint::open(dir.path()));
-        const BlockLayout& layout = *model.layout();
-        const BlockWeights w = model.loadBlock(0);
-        for (const auto& spec : layout.tensors)
-            EXPECT_EQ(w.at(spec.key).sizes().vec(), spec.shape) << spec.key;
-        for (const auto& linear : layout.linears) {
-            int groups = 0;
-            for (const auto& g : layout.inputGroups)
-                groups += int(std::count(g.linears.begin(), g.linears.end(), linear));
-            EXPECT_EQ(groups, 1) << linear;
-            EXPECT_TRUE(layout.tensor(linear).linear) << linear;
-        }
-        for (ArchFeature f :
-             {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::UpDownFold})
-            EXPECT_EQ(arch.has(f), !layout.foldsOf(f).empty()) << archFeatureName(f);
-        if (arch.has(ArchFeature::ResidualRotation))
-            EXPECT_FALSE(layout.residualWriters.empty());
-        if (arch.has(ArchFeature::KvCacheHook))
-            EXPECT_GT(layout.headDim, 0);
-
-        const auto ids =
-            torch::tensor({{3, 17, 42, 5, 88, 61, 0, 9, 33, 70}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
-        const auto ctx = model.context(ids.size(1));
-        const auto h = model.embed(ids);
-        const auto ref = model.blockForward(w, h, *ctx);
-        torch::manual_seed(3);
-        for (const auto& f : layout.folds) {
-            SCOPED_TRACE(f.name);
-            const int64_t channels = w.at(f.producer).size(0);
-            BlockWeights scaled = w.copy();
-            foldScale(scaled, f, torch::rand({channels}).mul_(1.5).add_(0.5));
-            EXPECT_GT(relDiff(scaled.at(f.consumers.front()), w.at(f.consumers.front())), 1e-2);
-            EXPECT_LT(relDiff(model.blockForward(scaled, h, *ctx), ref), kExact);
-        }
-
-        if (!arch.has(ArchFeature::AutogradForward))
-            continue;
-        BlockWeights trainable = w.copy();
-        for (auto& [key, t] : trainable.tensors)
-            t = t.clone().requires_grad_(true);
-        torch::AutoGradMode grad(true);
-        BlockCall call;
-        call.autograd = true;
-        auto out = model.architecture().blockForward(trainable, h, *ctx, call, torch::kFloat);
-        EXPECT_LT(relDiff(out.detach(), ref), kExact);
-        out.square().sum().backward();
-        for (const auto& [key, t] : trainable.tensors) {
-            ASSERT_TRUE(t.grad().defined()) << key;
-            EXPECT_GT(t.grad().abs().max().item<double>(), 0.0) << key;
-        }
+        for (int64_t block = 0; block < model.numBlocks(); ++block)
+            checkBlock(arch, model, block);
     }
 }

@@ -166,7 +166,8 @@ TEST_F(CliTest, ListPrintsTheArchitectureAndMethodTables)
         transforms.insert(t.at("name").get<std::string>());
         EXPECT_GT(t.at("relative_cost").get<double>(), 0.0);
     }
-    EXPECT_EQ(types, (std::set<std::string>{"llama", "mistral", "qwen2"}));
+    EXPECT_EQ(types, (std::set<std::string>{"llama", "mistral", "qwen2", "mixtral", "deepseek",
+                                            "qwen2_moe"}));
     EXPECT_TRUE(quantizers.count("rtn") && quantizers.count("gptq") && quantizers.count("quip"));
     EXPECT_TRUE(transforms.count("awq") && transforms.count("quarot"));
     for (const auto& t : j.at("transforms"))

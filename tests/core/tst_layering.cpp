@@ -124,6 +124,11 @@ std::set<std::string> architectureNames()
         c.modelType = row.modelType;
         c.vocabSize = 32, c.hiddenSize = 16, c.intermediateSize = 24, c.numLayers = 1;
         c.numHeads = 2, c.numKvHeads = 1, c.headDim = 8, c.attentionBias = true;
+        c.moe.experts = 2, c.moe.expertsPerToken = 1, c.moe.expertWidth = 8;
+        c.moe.sharedWidth = 8, c.moe.sharedGate = row.modelType == "qwen2_moe";
+        if (row.modelType == "llama" || row.modelType == "mistral" || row.modelType == "qwen2")
+            c.moe = ptq::MoeConfig{};
+        c.numLayers = 2, c.moe.firstDenseLayers = 1; // a dense and an MoE block
         const auto arch = ptq::makeArchitecture(c);
         auto parts = [&](const std::string& name) {
             std::istringstream in(name);
@@ -131,11 +136,12 @@ std::set<std::string> architectureNames()
                 if (part.find('_') != std::string::npos)
                     names.insert(part);
         };
-        const auto layout = arch->layout();
-        for (const auto& t : layout->tensors)
-            parts(t.key), parts(t.checkpoint);
-        for (const auto& f : layout->folds)
-            parts(f.name), parts(f.module);
+        for (const auto& layout : arch->distinctLayouts()) {
+            for (const auto& t : layout->tensors)
+                parts(t.key), parts(t.checkpoint);
+            for (const auto& f : layout->folds)
+                parts(f.name), parts(f.module);
+        }
         const std::string prefix = arch->blockPrefix(0);
         names.insert(prefix.substr(0, prefix.rfind('0')));
         const auto head = arch->headNames();

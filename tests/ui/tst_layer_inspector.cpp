@@ -228,6 +228,90 @@ private slots:
         QCOMPARE(QImage(png).width(), 1050);
     }
 
+    // An MoE run: the Experts tab shows its layers × experts with the stored values and the
+    // routed-token counts, and the experts of every MoE run side by side (mean over layers);
+    // dense runs give no experts.
+    void expertsTabShowsLayersByExperts()
+    {
+        const std::string db = m_dir.filePath("moe.db").toStdString();
+        std::map<int64_t, std::vector<ptq::LayerErrorRow>> stored;
+        {
+            ptq::ResultsStore store(db);
+            ptq::ModelRecord model;
+            model.fingerprint = std::string(64, 'm');
+            model.name = "moe";
+            model.parameters = 2000000;
+            model.activeParameters = 800000;
+            store.upsertModel(model);
+            for (int bits : {2, 4}) {
+                ptq::RunSpec spec;
+                spec.modelFingerprint = model.fingerprint;
+                spec.recipeName = "gptq";
+                spec.recipeJson = "{\"b\":" + std::to_string(bits) + "}";
+                spec.wbits = bits;
+                const int64_t id = store.addRun(spec);
+                store.markRunning(id);
+                ptq::RunResults res;
+                for (int block = 0; block < 2; ++block)
+                    for (int e = 0; e < 3; ++e)
+                        for (const char* name : {"w1", "w2"}) {
+                            ptq::LayerErrorRow row;
+                            row.block = block;
+                            row.layer =
+                                "block_sparse_moe.experts." + std::to_string(e) + "." + name;
+                            row.bits = bits;
+                            row.expert = e;
+                            row.routedTokens = 100 * (e + 1) + block;
+                            row.calibTokens = row.routedTokens;
+                            row.relWeightError = 0.01 * (e + 1) * (5 - bits) + 0.001 * block;
+                            res.layers.push_back(row);
+                        }
+                stored[id] = res.layers;
+                store.completeRun(id, res);
+            }
+            QCOMPARE(store.models().front().activeParameters, int64_t(800000));
+        }
+        ptq::WorkbenchContext context;
+        context.setDatabasePath(QString::fromStdString(db));
+        ptq::LayerInspector inspector(&context);
+        const int64_t first = inspector.shownRunIds().front();
+        context.selectRun(first);
+        const ptq::HeatmapData& d = inspector.expertHeatmap()->data();
+        QCOMPARE(d.layers,
+                 QStringList({"0.block_sparse_moe.experts.w1", "0.block_sparse_moe.experts.w2",
+                              "1.block_sparse_moe.experts.w1", "1.block_sparse_moe.experts.w2"}));
+        QCOMPARE(d.runLabels.size(), 3);
+        for (const auto& row : stored[first])
+            QCOMPARE(inspector.expertHeatmap()->cellValue(
+                         int(row.block * 2 + (row.layer.back() == '2')), int(row.expert)),
+                     row.relWeightError);
+        inspector.measureCombo()->setCurrentIndex(
+            inspector.measureCombo()->findData(int(ptq::LayerMeasure::CalibTokens)));
+        QCOMPARE(inspector.expertHeatmap()->cellValue(2, 1), 201.0);
+
+        inspector.expertModeCombo()->setCurrentIndex(1); // experts across runs
+        inspector.measureCombo()->setCurrentIndex(
+            inspector.measureCombo()->findData(int(ptq::LayerMeasure::RelWeightError)));
+        const ptq::HeatmapData& across = inspector.expertHeatmap()->data();
+        QCOMPARE(across.layers.size(), 3);
+        QCOMPARE(across.runLabels.size(), 2);
+        for (int run = 0; run < 2; ++run) {
+            const int64_t id = inspector.shownRunIds()[std::size_t(run)];
+            for (int e = 0; e < 3; ++e) {
+                double sum = 0;
+                int n = 0;
+                for (const auto& row : stored[id])
+                    if (row.expert == e)
+                        sum += row.relWeightError, ++n;
+                QCOMPARE(inspector.expertHeatmap()->cellValue(e, run), sum / n);
+            }
+        }
+
+        // The dense store has no expert rows.
+        context.setDatabasePath(QString::fromStdString(m_db));
+        QVERIFY(inspector.expertHeatmap()->data().layers.isEmpty());
+    }
+
     void missingDatabaseIsNamed()
     {
         ptq::WorkbenchContext context;
