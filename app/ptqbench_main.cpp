@@ -35,9 +35,12 @@ commands:
         [--grad-clip X] [--seed S] [--eval-every N] [--eval-batches N]
         [--checkpoint-every N] [--dtype F32|BF16|F16] [--threads N (default 1)] [--resume]
         [--quiet] [--experts E [--top-k K (default 2)] [--aux-loss X (default 0.01)]]
+        [--arch mamba [--state N (16)] [--expand N (2)] [--conv-kernel N (4)]]
         train a LLaMA-architecture model from scratch (AdamW, warmup + cosine schedule);
         with --experts, a Mixtral-style Mixture of Experts (E experts of width
         --intermediate per layer, top-K routing, load-balancing loss weight X);
+        with --arch mamba, a Mamba (v1) model of --layers blocks, inner width
+        --expand x --hidden and N states per channel;
         DIR gets config.json, model.safetensors, the tokenizer, train_log.csv,
         valid_log.csv and a resumable train_state/ (Ctrl-C saves it; --resume continues)
   corpus --fetched DIR --out DIR

@@ -84,6 +84,26 @@ ModelConfig modelConfigFrom(const Args& a, const Tokenizer& tokenizer, int64_t s
     } else if (a.has("top-k") || a.has("aux-loss")) {
         throw UsageError("--top-k and --aux-loss need --experts");
     }
+    // Mamba: --hidden, --layers and --tie as above; the state-space shape from --state,
+    // --expand and --conv-kernel (transformers' MambaConfig defaults 16, 2, 4).
+    const std::string arch = a.str("arch", experts > 0 ? "mixtral" : "llama");
+    if (arch == "mamba") {
+        if (experts > 0 || a.has("heads") || a.has("kv-heads") || a.has("intermediate"))
+            throw UsageError("--arch mamba takes no --experts, --heads, --kv-heads or "
+                             "--intermediate (its width is --expand x --hidden)");
+        m.modelType = "mamba";
+        m.numHeads = m.numKvHeads = m.headDim = 0;
+        m.ssm.stateSize = a.integer("state", 16, 1, 1024);
+        m.ssm.expand = static_cast<double>(a.integer("expand", 2, 1, 16));
+        m.ssm.convKernel = a.integer("conv-kernel", 4, 1, 64);
+        m.ssm.timeStepRank = (m.hiddenSize + 15) / 16;
+        m.intermediateSize = static_cast<int64_t>(m.ssm.expand) * m.hiddenSize;
+    } else if (arch != (experts > 0 ? "mixtral" : "llama")) {
+        throw UsageError("--arch must be llama (mixtral with --experts) or mamba, got '" + arch +
+                         "'");
+    } else if (a.has("state") || a.has("expand") || a.has("conv-kernel")) {
+        throw UsageError("--state, --expand and --conv-kernel need --arch mamba");
+    }
     m.bosTokenId = tokenizer.bosId();
     m.eosTokenId = tokenizer.eosId();
     return m;
@@ -148,7 +168,8 @@ int runTrain(const std::vector<std::string>& args)
                   "weight-decay", "grad-clip",    "seed",
                   "eval-every",   "eval-batches", "checkpoint-every",
                   "dtype",        "threads",      "experts",
-                  "top-k",        "aux-loss"},
+                  "top-k",        "aux-loss",     "arch",
+                  "state",        "expand",       "conv-kernel"},
            {"resume", "tie", "quiet"});
     // One thread by default: on the 2-core machines a 2-thread step ran 2-5x slower than a
     // 1-thread one whenever other work shared the cores (OpenMP spin-waits), and one thread

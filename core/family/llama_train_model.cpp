@@ -49,7 +49,8 @@ void LlamaTrainModel::initialise(uint64_t seed)
     // GPT-2: each block adds two residual branches, so their output projections start
     // 1/sqrt(2L) smaller and the residual stream's variance stays O(1) at init.
     const double residualStd = kInitStd / std::sqrt(2.0 * static_cast<double>(c.numLayers));
-    m_embed = add("model.embed_tokens.weight", normal({c.vocabSize, hidden}, kInitStd));
+    const auto heads = m_arch->headNames();
+    m_embed = add(heads.embedding, normal({c.vocabSize, hidden}, kInitStd));
     for (int64_t i = 0; i < c.numLayers; ++i) {
         const std::string p = m_arch->blockPrefix(i);
         BlockWeights l;
@@ -61,18 +62,20 @@ void LlamaTrainModel::initialise(uint64_t seed)
                 spec.key.size() > 5 && spec.key.compare(spec.key.size() - 5, 5, ".bias") == 0;
             const bool writer =
                 std::find(writers.begin(), writers.end(), spec.key) != writers.end();
-            torch::Tensor value;
-            if (spec.shape.size() == 1)
+            torch::Tensor value = m_arch->initialTensor(i, spec, gen);
+            if (!value.defined() && spec.shape.size() == 1)
                 value = bias ? torch::zeros(spec.shape) : torch::ones(spec.shape);
-            else
+            else if (!value.defined())
                 value = normal(spec.shape, writer ? residualStd : kInitStd);
+            if (spec.noWeightDecay)
+                m_noDecay.push_back(p + spec.checkpoint);
             l.tensors[spec.key] = add(p + spec.checkpoint, std::move(value));
         }
         m_blocks.push_back(std::move(l));
     }
-    m_finalNorm = add("model.norm.weight", torch::ones({hidden}));
-    m_lmHead = c.tieWordEmbeddings ? m_embed
-                                   : add("lm_head.weight", normal({c.vocabSize, hidden}, kInitStd));
+    m_finalNorm = add(heads.finalNorm, torch::ones({hidden}));
+    m_lmHead =
+        c.tieWordEmbeddings ? m_embed : add(heads.lmHead, normal({c.vocabSize, hidden}, kInitStd));
 }
 
 std::vector<torch::Tensor> LlamaTrainModel::parameters() const
@@ -81,6 +84,15 @@ std::vector<torch::Tensor> LlamaTrainModel::parameters() const
     for (const auto& [name, t] : m_params)
         out.push_back(t);
     return out;
+}
+
+bool LlamaTrainModel::weightDecay(const std::string& name) const
+{
+    for (const auto& [n, t] : m_params)
+        if (n == name)
+            return t.dim() >= 2 &&
+                   std::find(m_noDecay.begin(), m_noDecay.end(), name) == m_noDecay.end();
+    return false;
 }
 
 int64_t LlamaTrainModel::parameterCount() const

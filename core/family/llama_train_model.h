@@ -49,6 +49,10 @@ public:
         return m_params;
     }
     std::vector<torch::Tensor> parameters() const;
+    // Whether the optimizer decays parameter `name`: the matrices (linears, embeddings, conv
+    // taps) but those the layout exempts (BlockTensorSpec::noWeightDecay); shrinking norm
+    // gains and biases towards zero is not regularisation (GPT-2 / nanoGPT practice).
+    bool weightDecay(const std::string& name) const;
     int64_t parameterCount() const;
 
     // Detached views of the parameters by name, ready for writeLlamaCheckpoint.
@@ -67,6 +71,7 @@ private:
     torch::Tensor m_embed, m_finalNorm, m_lmHead; // m_lmHead is m_embed when tied
     std::shared_ptr<const Architecture> m_arch;
     std::vector<BlockWeights> m_blocks; // tensors shared with m_params
+    std::vector<std::string> m_noDecay; // matrices exempt from weight decay
 };
 
 } // namespace ptq

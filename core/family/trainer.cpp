@@ -154,11 +154,9 @@ std::string csvRow(std::initializer_list<double> values, int64_t step)
 std::unique_ptr<torch::optim::AdamW> makeOptimizer(const LlamaTrainModel& model,
                                                    const TrainConfig& c)
 {
-    // Decay the matrices (linears, embeddings) only: shrinking norm gains and biases
-    // towards zero is not regularisation (GPT-2 / nanoGPT practice).
     std::vector<torch::Tensor> decay, noDecay;
     for (const auto& [name, p] : model.namedParameters())
-        (p.dim() >= 2 ? decay : noDecay).push_back(p);
+        (model.weightDecay(name) ? decay : noDecay).push_back(p);
     auto options = [&](double wd) {
         return std::make_unique<torch::optim::AdamWOptions>(
             torch::optim::AdamWOptions(c.lr)

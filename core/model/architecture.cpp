@@ -189,6 +189,11 @@ void Architecture::checkRuntime(const BlockWeights& w) const
         throw Error(object, "runtime head rotation", "must be (head_dim, head_dim)");
 }
 
+torch::Tensor Architecture::initialTensor(int64_t, const BlockTensorSpec&, at::Generator&) const
+{
+    return {};
+}
+
 std::vector<std::shared_ptr<const BlockLayout>> Architecture::distinctLayouts() const
 {
     std::vector<std::shared_ptr<const BlockLayout>> out;

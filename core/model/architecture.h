@@ -61,6 +61,8 @@ struct BlockTensorSpec {
     std::string checkpoint; // "self_attn.q_proj.weight"
     std::vector<int64_t> shape;
     bool linear = false; // a quantizable (out, in) weight
+    // Training: a matrix kept out of weight decay (Mamba's A_log, as mamba_ssm does).
+    bool noWeightDecay = false;
 };
 
 // Linears that read one input: calibration captures that input once (its Hessian serves
@@ -238,6 +240,12 @@ public:
     virtual torch::Tensor finalNorm(const torch::Tensor& h, const torch::Tensor& weight) const = 0;
     // Throws ptq::Error when w.runtime carries something this block cannot apply.
     virtual void checkRuntime(const BlockWeights& w) const;
+    // The initial value of tensor `spec` of block `block` for training from scratch, drawn
+    // from `gen`, or an undefined tensor for the trainer's default (matrices N(0, 0.02),
+    // vectors 1, biases 0). Architectures whose parameters have their own initialisation
+    // (Mamba's A_log, D and time-step bias) override it.
+    virtual torch::Tensor initialTensor(int64_t block, const BlockTensorSpec& spec,
+                                        at::Generator& gen) const;
 
 private:
     ModelConfig m_config;

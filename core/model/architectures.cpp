@@ -1,6 +1,7 @@
 #include "model/architectures.h"
 
 #include "model/llama.h"
+#include "model/mamba.h"
 #include "model/moe.h"
 #include "util/error.h"
 
@@ -25,6 +26,19 @@ std::unique_ptr<Architecture> makeLlama(const ModelConfig& config)
 std::unique_ptr<Architecture> makeMoe(const ModelConfig& config)
 {
     return std::make_unique<MoeArchitecture>(config);
+}
+
+// Mamba: the norm before in_proj folds scales and the residual rotation (RMSNorm, tied or
+// untied head), every linear input has a hook and out_proj's input a run-time rotation; no
+// v->o or up->down fold and no KV cache (model/mamba.h says why).
+const std::vector<ArchFeature> kMambaFeatures = {ArchFeature::NormFold,
+                                                 ArchFeature::ResidualRotation,
+                                                 ArchFeature::LinearInputHook,
+                                                 ArchFeature::AutogradForward};
+
+std::unique_ptr<Architecture> makeMamba(const ModelConfig& config)
+{
+    return std::make_unique<MambaArchitecture>(config);
 }
 
 } // namespace
@@ -78,6 +92,10 @@ const std::vector<ArchitectureInfo>& architectures()
         {"qwen2_moe", "Qwen2MoeForCausalLM",
          "Qwen1.5/Qwen2-MoE: routed experts plus a sigmoid-gated shared expert, Qwen2 attention",
          kLlamaFeatures, makeMoe, readQwen2MoeConfig, writeQwen2MoeConfig},
+        {"mamba", "MambaForCausalLM",
+         "Mamba (v1): RMSNorm, in_proj, causal depthwise conv1d, selective scan (input-dependent "
+         "dt, B, C), SiLU gate, out_proj; no attention",
+         kMambaFeatures, makeMamba, readMambaConfig, writeMambaConfig},
     };
     return table;
 }

@@ -22,6 +22,7 @@ public:
     {
         return torch::randn(shape, m_gen, torch::kFloat).mul_(stddev).add_(mean);
     }
+    at::Generator& generator() { return m_gen; }
 
 private:
     at::Generator m_gen;
@@ -73,21 +74,29 @@ std::map<std::string, torch::Tensor> randomLlamaWeights(const ModelConfig& confi
     constexpr double kStd = 0.02, kNormStd = 0.1, kBiasStd = 0.1;
     WeightDrawer draw(seed);
     std::map<std::string, torch::Tensor> w;
-    w["model.embed_tokens.weight"] = draw.normal({c.vocabSize, hidden}, 0.0, kStd);
-    if (c.moe.enabled()) { // the blocks as their architecture lays them out
-        const auto arch = makeArchitecture(c);
+    const auto arch = makeArchitecture(c);
+    const auto heads = arch->headNames();
+    w[heads.embedding] = draw.normal({c.vocabSize, hidden}, 0.0, kStd);
+    const bool laidOut = c.moe.enabled() || c.ssm.enabled();
+    if (laidOut) { // the blocks as their architecture lays them out
         for (int64_t i = 0; i < c.numLayers; ++i) {
             const std::string p = arch->blockPrefix(i);
             for (const auto& t : arch->layout(i)->tensors) {
                 const bool bias = t.checkpoint.size() > 5 &&
                                   t.checkpoint.compare(t.checkpoint.size() - 5, 5, ".bias") == 0;
-                w[p + t.checkpoint] = t.shape.size() == 1 ? draw.normal(t.shape, bias ? 0.0 : 1.0,
-                                                                        bias ? kBiasStd : kNormStd)
-                                                          : draw.normal(t.shape, 0.0, kStd);
+                // Tensors with an initialisation of their own (Mamba's A_log, D, time-step
+                // bias, conv taps) keep its scale, perturbed by 10% so no value is exact.
+                if (auto init = arch->initialTensor(i, t, draw.generator()); init.defined())
+                    w[p + t.checkpoint] = init * draw.normal(t.shape, 1.0, kNormStd);
+                else
+                    w[p + t.checkpoint] =
+                        t.shape.size() == 1
+                            ? draw.normal(t.shape, bias ? 0.0 : 1.0, bias ? kBiasStd : kNormStd)
+                            : draw.normal(t.shape, 0.0, kStd);
             }
         }
     }
-    for (int64_t i = 0; i < (c.moe.enabled() ? 0 : c.numLayers); ++i) {
+    for (int64_t i = 0; i < (laidOut ? 0 : c.numLayers); ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         w[p + "input_layernorm.weight"] = draw.normal({hidden}, 1.0, kNormStd);
         w[p + "self_attn.q_proj.weight"] = draw.normal({q, hidden}, 0.0, kStd);
@@ -104,9 +113,9 @@ std::map<std::string, torch::Tensor> randomLlamaWeights(const ModelConfig& confi
         w[p + "mlp.up_proj.weight"] = draw.normal({inter, hidden}, 0.0, kStd);
         w[p + "mlp.down_proj.weight"] = draw.normal({hidden, inter}, 0.0, kStd);
     }
-    w["model.norm.weight"] = draw.normal({hidden}, 1.0, kNormStd);
+    w[heads.finalNorm] = draw.normal({hidden}, 1.0, kNormStd);
     if (!c.tieWordEmbeddings)
-        w["lm_head.weight"] = draw.normal({c.vocabSize, hidden}, 0.0, kStd);
+        w[heads.lmHead] = draw.normal({c.vocabSize, hidden}, 0.0, kStd);
     return w;
 }
 

@@ -30,6 +30,12 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
 
     ModelConfig c;
     c.modelType = r.string("model_type", "");
+    // The original state-spaces/mamba-* releases: mamba_ssm's own config and pickled weights.
+    if (c.modelType.empty() && r.has("d_model") && r.has("n_layer"))
+        r.fail("model_type",
+               "this is an original state-spaces/mamba checkpoint (d_model, n_layer, "
+               "pytorch_model.bin), which is not supported; use its transformers release (the "
+               "state-spaces/mamba-*-hf folders: model_type mamba, model.safetensors)");
     if (c.modelType.empty())
         r.fail("model_type", "missing required key (supported: " + knownModelTypes() + ")");
     // Relatives whose blocks differ in ways that would run without error and give wrong
@@ -103,13 +109,26 @@ int64_t feedForward(const ModelConfig& c, int64_t block, int64_t routed)
            + (m.sharedGate ? h : 0);        // shared expert gate (1, hidden)
 }
 
+// One Mamba block: norm, in_proj (2D, C), conv1d (D, 1, K), x_proj (R + 2N, D), dt_proj
+// (D, R) with bias, A_log (D, N), D (D), out_proj (C, D).
+int64_t mambaBlock(const ModelConfig& c)
+{
+    const SsmConfig& s = c.ssm;
+    const int64_t h = c.hiddenSize, d = c.intermediateSize;
+    return h + 2 * d * h + (s.useBias ? 2 * d + h : 0) + d * s.convKernel +
+           (s.useConvBias ? d : 0) + (s.timeStepRank + 2 * s.stateSize) * d + d * s.timeStepRank +
+           d + d * s.stateSize + d + h * d;
+}
+
 int64_t countParameters(const ModelConfig& c, bool activeOnly)
 {
     const int64_t embeddings = c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2);
     int64_t blocks = 0;
     for (int64_t i = 0; i < c.numLayers; ++i)
-        blocks += attentionAndNorms(c) +
-                  feedForward(c, i, activeOnly ? c.moe.expertsPerToken : c.moe.experts);
+        blocks += c.ssm.enabled()
+                      ? mambaBlock(c)
+                      : attentionAndNorms(c) +
+                            feedForward(c, i, activeOnly ? c.moe.expertsPerToken : c.moe.experts);
     return embeddings + blocks + c.hiddenSize;
 }
 

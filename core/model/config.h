@@ -1,6 +1,6 @@
 #pragma once
 // config.json of a Hugging Face checkpoint of one of the architectures in the table
-// (model/architectures.h): the LLaMA family and its Mixture-of-Experts relatives. Each row
+// (model/architectures.h): the LLaMA family, its Mixture-of-Experts relatives and Mamba. Each row
 // reads its own keys; this struct holds their union. Torch-free so the UI can show a model's
 // shape without loading libtorch.
 
@@ -38,6 +38,20 @@ struct MoeConfig {
     bool enabled() const { return experts > 0; }
 };
 
+// The state-space part of a Mamba config (transformers' MambaConfig); stateSize == 0 for a
+// Transformer. The inner width is ModelConfig::intermediateSize (int(expand * hidden_size)).
+struct SsmConfig {
+    int64_t stateSize = 0;      // state_size: N, the states per channel
+    int64_t convKernel = 4;     // conv_kernel: taps of the causal depthwise convolution
+    int64_t timeStepRank = 0;   // time_step_rank ("auto": ceil(hidden_size / 16))
+    double expand = 2.0;        // expand: intermediate_size / hidden_size
+    bool useBias = false;       // use_bias: biases on in_proj and out_proj
+    bool useConvBias = true;    // use_conv_bias
+    bool residualInFp32 = true; // residual_in_fp32 (the walk keeps the residual in fp32 always)
+
+    bool enabled() const { return stateSize > 0; }
+};
+
 struct ModelConfig {
     std::string modelType; // config.json model_type, a row of the architecture table
     int64_t vocabSize = 0;
@@ -55,6 +69,7 @@ struct ModelConfig {
     bool attentionBias = false; // q/k/v biases (always on for qwen2)
     int64_t slidingWindow = 0;  // mistral / qwen2 when enabled; 0 = full causal attention
     MoeConfig moe;
+    SsmConfig ssm;
     std::string torchDtype; // as declared in config.json ("float16", "bfloat16", ...)
     std::optional<int64_t> bosTokenId;
     std::optional<int64_t> eosTokenId;

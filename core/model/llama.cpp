@@ -202,9 +202,11 @@ std::shared_ptr<BlockLayout> llamaAttentionLayout(const ModelConfig& c)
     }
     add("post_attention_layernorm", {hidden}, false);
     l->linears = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"};
-    l->inputGroups = {
-        {"self_attn.q_proj", {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}},
-        {"self_attn.o_proj", {"self_attn.o_proj"}}};
+    l->inputGroups.resize(2);
+    l->inputGroups[0].input = "self_attn.q_proj";
+    l->inputGroups[0].linears = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+    l->inputGroups[1].input = "self_attn.o_proj";
+    l->inputGroups[1].linears = {"self_attn.o_proj"};
     l->folds = {{"attn_qkv",
                  ArchFeature::NormFold,
                  "input_layernorm",

@@ -105,8 +105,10 @@ const std::vector<TransformInfo>& blockTransforms()
              return std::make_unique<QuarotTransform>(QuarotParams::fromJson(p));
          },
          1.5,
-         {ArchFeature::ResidualRotation, ArchFeature::ValueOutputFold, ArchFeature::LinearInputHook,
-          ArchFeature::KvCacheHook},
+         // The per-head V/O and Q/K rotations apply where the block has attention
+         // (ValueOutputFold, KvCacheHook); a Mamba block gets the residual rotation and the
+         // online Hadamard before out_proj.
+         {ArchFeature::ResidualRotation, ArchFeature::LinearInputHook},
          nullptr},
         {"smoothquant",
          "salience",
@@ -128,7 +130,9 @@ const std::vector<TransformInfo>& blockTransforms()
              return std::make_unique<AwqTransform>(AwqParams::fromJson(p));
          },
          20.0,
-         {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::UpDownFold},
+         // Searches every fold point the block has: the norm folds always, v->o and up->down
+         // where they exist.
+         {ArchFeature::NormFold},
          awqParamsFromRecipe},
         {"omniquant",
          "optimization",
@@ -140,7 +144,8 @@ const std::vector<TransformInfo>& blockTransforms()
              return std::make_unique<OmniQuantTransform>(OmniQuantParams::fromJson(p));
          },
          60.0,
-         {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::AutogradForward},
+         // Learns the scales of every norm fold, and of v->o where the block has one.
+         {ArchFeature::NormFold, ArchFeature::AutogradForward},
          nullptr},
     };
     return table;

@@ -45,8 +45,9 @@ struct TransformInfo {
     std::string description;
     // Parses the transform's JSON parameters; throws ptq::Error on unknown keys or bad values.
     std::function<std::unique_ptr<BlockTransform>(const nlohmann::json& params)> make;
-    double relativeCost = 1.0;      // as MethodInfo::relativeCost
-    std::vector<ArchFeature> needs; // what the architecture must offer
+    double relativeCost = 1.0; // as MethodInfo::relativeCost
+    // What the architecture must offer; fold points beyond these are used where present.
+    std::vector<ArchFeature> needs;
     // The step's parameters with what it takes from the rest of the recipe filled in where
     // the step leaves it out (AWQ searches on the recipe's weight grid). Null: as written.
     std::function<nlohmann::json(const nlohmann::json& params, const Recipe& recipe)> complete;

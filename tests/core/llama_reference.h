@@ -4,7 +4,8 @@
 // own F32/F16/BF16 decoding and takes the ModelConfig the test wrote (not the one parsed back),
 // so a bug in the reader, the config parser or the torch forward cannot cancel itself out.
 //
-// Semantics follow transformers' modeling_llama / modeling_mistral / modeling_qwen2:
+// Semantics follow transformers' modeling_llama / modeling_mistral / modeling_qwen2 (and
+// modeling_mamba's sequential slow_forward for the Mamba row, refMambaLogits):
 // RMSNorm x * rsqrt(mean(x^2) + eps) * w; RoPE in the rotate_half layout with
 // inv_freq_i = theta^(-2i/d) (llama3 and linear scaling per modeling_rope_utils.py);
 // causal softmax attention with kv head h / (H/KV); optional sliding window
@@ -323,10 +324,93 @@ inline std::vector<double> refMoe(const ModelConfig& c, const RefWeights& w, con
     return out;
 }
 
+// ---- Mamba (transformers' MambaMixer.slow_forward, the sequential recurrence) ----------------
+
+inline double refSilu(double v)
+{
+    return v / (1.0 + std::exp(-v));
+}
+
+// One Mamba block on the rows h (T,C), in place: h_t += out_proj(y_t * silu(z_t)).
+inline void refMambaBlock(const ModelConfig& c, const RefWeights& w, const std::string& p, Rows& h)
+{
+    const int64_t t = int64_t(h.size()), d = c.intermediateSize, n = c.ssm.stateSize;
+    const int64_t r = c.ssm.timeStepRank, k = c.ssm.convKernel;
+    const std::string m = p + "mixer.";
+    auto optional = [&](const std::string& name) -> const std::vector<double>* {
+        return w.count(name) ? &refTensor(w, name) : nullptr;
+    };
+    Rows xs(t), z(t);
+    for (int64_t i = 0; i < t; ++i) {
+        const auto proj =
+            refLinear(refTensor(w, m + "in_proj.weight"), optional(m + "in_proj.bias"),
+                      refRmsNorm(h[i], refTensor(w, p + "norm.weight"), c.rmsNormEps), 2 * d);
+        xs[i].assign(proj.begin(), proj.begin() + d);
+        z[i].assign(proj.begin() + d, proj.end());
+    }
+    const auto& conv = refTensor(w, m + "conv1d.weight"); // (D,1,K)
+    const auto* convBias = optional(m + "conv1d.bias");
+    const auto& aLog = refTensor(w, m + "A_log");
+    const auto& skip = refTensor(w, m + "D");
+    std::vector<double> state(std::size_t(d * n), 0.0);
+    for (int64_t i = 0; i < t; ++i) {
+        std::vector<double> u(d);
+        for (int64_t e = 0; e < d; ++e) { // nn.Conv1d(padding=K-1)[..., :T], depthwise
+            double acc = convBias ? (*convBias)[e] : 0.0;
+            for (int64_t j = 0; j < k; ++j)
+                if (const int64_t src = i - (k - 1) + j; src >= 0)
+                    acc += conv[e * k + j] * xs[src][e];
+            u[e] = refSilu(acc);
+        }
+        const auto params = refLinear(refTensor(w, m + "x_proj.weight"), nullptr, u, r + 2 * n);
+        const std::vector<double> rank(params.begin(), params.begin() + r);
+        auto dt = refLinear(refTensor(w, m + "dt_proj.weight"), &refTensor(w, m + "dt_proj.bias"),
+                            rank, d);
+        std::vector<double> y(d);
+        for (int64_t e = 0; e < d; ++e) {
+            const double step = dt[e] > 20.0 ? dt[e] : std::log1p(std::exp(dt[e])); // softplus
+            double acc = 0;
+            for (int64_t s = 0; s < n; ++s) {
+                const double a = -std::exp(aLog[e * n + s]);
+                double& hs = state[e * n + s];
+                hs = std::exp(step * a) * hs + step * params[r + s] * u[e];
+                acc += params[r + n + s] * hs;
+            }
+            y[e] = (acc + skip[e] * u[e]) * refSilu(z[i][e]);
+        }
+        const auto out = refLinear(refTensor(w, m + "out_proj.weight"),
+                                   optional(m + "out_proj.bias"), y, c.hiddenSize);
+        for (int64_t e = 0; e < c.hiddenSize; ++e)
+            h[i][e] += out[e];
+    }
+}
+
+inline Rows refMambaLogits(const ModelConfig& c, const RefWeights& w,
+                           const std::vector<int64_t>& ids)
+{
+    const std::size_t hidden = c.hiddenSize;
+    const auto& emb = refTensor(w, "backbone.embeddings.weight");
+    Rows h(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        h[i].assign(emb.begin() + ids[i] * hidden, emb.begin() + (ids[i] + 1) * hidden);
+    for (int64_t l = 0; l < c.numLayers; ++l)
+        refMambaBlock(c, w, "backbone.layers." + std::to_string(l) + ".", h);
+    const auto& head =
+        refTensor(w, c.tieWordEmbeddings ? "backbone.embeddings.weight" : "lm_head.weight");
+    Rows logits(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i)
+        logits[i] = refLinear(
+            head, nullptr, refRmsNorm(h[i], refTensor(w, "backbone.norm_f.weight"), c.rmsNormEps),
+            c.vocabSize);
+    return logits;
+}
+
 // Logits of one sequence: [t][vocab].
 inline Rows refSequenceLogits(const ModelConfig& c, const RefWeights& w,
                               const std::vector<int64_t>& ids, RefRouting* routing = nullptr)
 {
+    if (c.ssm.enabled())
+        return refMambaLogits(c, w, ids);
     const std::size_t hidden = c.hiddenSize;
     const auto& emb = refTensor(w, "model.embed_tokens.weight");
     Rows h(ids.size());
@@ -369,6 +453,8 @@ inline std::map<std::string, torch::Tensor> testWeights(const ModelConfig& c, ui
         if (name.find("q_proj.weight") != std::string::npos ||
             name.find("k_proj.weight") != std::string::npos)
             t.mul_(qkScale);
+        else if (name.find("dt_proj.weight") != std::string::npos)
+            continue; // Mamba's time step keeps its initial range (dt in [1e-3, 0.1])
         else if (name.find("proj.weight") != std::string::npos || name == "lm_head.weight" ||
                  name.find(".w1.weight") != std::string::npos ||
                  name.find(".w2.weight") != std::string::npos ||

@@ -92,6 +92,16 @@ ModelConfig tinyConfigFor(const std::string& modelType)
         c.moe.auxLossCoef = 0.001;
         return c;
     }
+    if (modelType == "mamba") { // conv bias, untied head; tst_mamba covers the other options
+        c.numHeads = c.numKvHeads = c.headDim = 0;
+        c.intermediateSize = 128; // expand 2
+        c.ssm.expand = 2.0;
+        c.ssm.stateSize = 8;
+        c.ssm.convKernel = 4;
+        c.ssm.timeStepRank = 4;
+        c.ssm.useConvBias = true;
+        return c;
+    }
     throw std::runtime_error("no test configuration for model_type " + modelType +
                              ": add one to tinyConfigFor()");
 }
@@ -226,16 +236,21 @@ void checkBlock(const ArchitectureInfo& arch, const Model& model, int64_t block)
         EXPECT_EQ(groups, 1) << linear;
         EXPECT_TRUE(layout.tensor(linear).linear) << linear;
     }
-    for (const auto& f : layout.folds)
-        for (const auto& c : f.exactConsumers) // kept in full precision: never a linear
+    for (const auto& f : layout.folds) {
+        for (const auto& c : f.exactConsumers) { // kept in full precision: never a linear
             EXPECT_FALSE(layout.tensor(c).linear) << c;
+        }
+    }
     for (ArchFeature f :
-         {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::UpDownFold})
+         {ArchFeature::NormFold, ArchFeature::ValueOutputFold, ArchFeature::UpDownFold}) {
         EXPECT_EQ(arch.has(f), !layout.foldsOf(f).empty()) << archFeatureName(f);
-    if (arch.has(ArchFeature::ResidualRotation))
+    }
+    if (arch.has(ArchFeature::ResidualRotation)) {
         EXPECT_FALSE(layout.residualWriters.empty());
-    if (arch.has(ArchFeature::KvCacheHook))
+    }
+    if (arch.has(ArchFeature::KvCacheHook)) {
         EXPECT_GT(layout.headDim, 0);
+    }
 
     const auto ids =
         torch::tensor({{3, 17, 42, 5, 88, 61, 0, 9, 33, 70}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});

@@ -299,7 +299,7 @@ TEST(ConfigBad, UnknownModelType)
     nlohmann::json j = llamaJson();
     j["model_type"] = "gpt2";
     expectParseFails(j, "unknown architecture 'gpt2' (supported: llama, mistral, qwen2, mixtral, "
-                        "deepseek, qwen2_moe)");
+                        "deepseek, qwen2_moe, mamba)");
 }
 
 TEST(ConfigBad, MissingModelType)

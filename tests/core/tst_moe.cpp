@@ -131,8 +131,9 @@ TEST(Moe, RoutedCalibrationRecordsTokensPerExpertAndFallsBackWhenStarved)
     ASSERT_EQ(ra.layers.size(), r.layers.size());
     for (std::size_t i = 0; i < ra.layers.size(); ++i) {
         EXPECT_EQ(ra.layers[i].calibTokens, kTokens) << ra.layers[i].layer;
-        if (ra.layers[i].block == 0)
+        if (ra.layers[i].block == 0) {
             EXPECT_EQ(ra.layers[i].routedTokens, r.layers[i].routedTokens);
+        }
     }
     EXPECT_NE(all.recipe.canonical(), gptqConfig(4).recipe.canonical());
     EXPECT_EQ(gptqConfig(4).recipe.canonical().find("expert_calibration"), std::string::npos);

@@ -149,14 +149,15 @@ TEST(QuantRegistry, NeedsHessianMatchesWhatEachMethodReads)
 // the transform needs: accepted. Activation and KV quantization need their hooks too.
 TEST(QuantRegistry, RecipesNeedingWhatAnArchitectureLacksAreRefused)
 {
-    const ArchitectureInfo bare{"bare-test", "BareForCausalLM", "offers nothing", {}, {}};
+    const ArchitectureInfo bare{"bare-test", "BareForCausalLM", "offers nothing", {}, {}, {}, {}};
     for (const auto& t : blockTransforms()) {
         SCOPED_TRACE(t.name);
         EXPECT_GT(t.relativeCost, 0.0);
         Recipe r;
         r.name = t.name + "-rtn";
         r.transforms = {{t.name, nlohmann::json::object()}};
-        const ArchitectureInfo enough{"enough-test", "X", "what the transform needs", t.needs, {}};
+        const ArchitectureInfo enough{
+            "enough-test", "X", "what the transform needs", t.needs, {}, {}, {}};
         EXPECT_NO_THROW(checkRecipeFits(r, enough, "test"));
         if (t.needs.empty())
             continue;
