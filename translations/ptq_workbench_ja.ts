@@ -454,6 +454,14 @@
         <translation>キャリブレーション・トークン数</translation>
     </message>
     <message>
+        <source>Input max. |x|</source>
+        <translation>入力の最大 |x|</translation>
+    </message>
+    <message>
+        <source>Input outlier ratio</source>
+        <translation>入力の外れ値比</translation>
+    </message>
+    <message>
         <location filename="../ui/layer_inspector.cpp" line="230"/>
         <location filename="../ui/layer_inspector.cpp" line="310"/>
         <source>all models</source>

@@ -454,6 +454,14 @@
         <translation>校准词元数</translation>
     </message>
     <message>
+        <source>Input max. |x|</source>
+        <translation>输入最大 |x|</translation>
+    </message>
+    <message>
+        <source>Input outlier ratio</source>
+        <translation>输入离群值比</translation>
+    </message>
+    <message>
         <location filename="../ui/layer_inspector.cpp" line="230"/>
         <location filename="../ui/layer_inspector.cpp" line="310"/>
         <source>all models</source>

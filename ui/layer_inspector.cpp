@@ -32,9 +32,10 @@ namespace ptq {
 
 namespace {
 
-constexpr LayerMeasure kMeasures[] = {LayerMeasure::RelWeightError, LayerMeasure::OutputError,
-                                      LayerMeasure::MethodLoss,     LayerMeasure::MaxAbsError,
-                                      LayerMeasure::Seconds,        LayerMeasure::CalibTokens};
+constexpr LayerMeasure kMeasures[] = {
+    LayerMeasure::RelWeightError, LayerMeasure::OutputError,      LayerMeasure::MethodLoss,
+    LayerMeasure::MaxAbsError,    LayerMeasure::Seconds,          LayerMeasure::CalibTokens,
+    LayerMeasure::InputAbsMax,    LayerMeasure::InputOutlierRatio};
 
 QString number(double v)
 {
@@ -78,6 +79,10 @@ double layerMeasureValue(const LayerErrorRow& row, LayerMeasure measure)
         return row.seconds;
     case LayerMeasure::CalibTokens:
         return double(row.routedTokens >= 0 ? row.routedTokens : row.calibTokens);
+    case LayerMeasure::InputAbsMax:
+        return row.inputAbsMax;
+    case LayerMeasure::InputOutlierRatio:
+        return row.inputOutlierRatio;
     }
     return std::numeric_limits<double>::quiet_NaN();
 }
@@ -97,6 +102,10 @@ QString layerMeasureName(LayerMeasure measure)
         return QCoreApplication::translate("ptq::LayerInspector", "Time (s)");
     case LayerMeasure::CalibTokens:
         return QCoreApplication::translate("ptq::LayerInspector", "Calibration tokens");
+    case LayerMeasure::InputAbsMax:
+        return QCoreApplication::translate("ptq::LayerInspector", "Input max. |x|");
+    case LayerMeasure::InputOutlierRatio:
+        return QCoreApplication::translate("ptq::LayerInspector", "Input outlier ratio");
     }
     return {};
 }

@@ -30,14 +30,17 @@ class HeatmapPlot;
 class WorkbenchContext;
 
 // CalibTokens: the calibration tokens routed to an MoE expert's linear (its statistics' token
-// count for any other linear).
+// count for any other linear). InputAbsMax, InputOutlierRatio: the linear's calibration input
+// (LayerErrorRow), e.g. a Mamba block's scan input (x_proj) and gated scan output (out_proj).
 enum class LayerMeasure {
     RelWeightError,
     OutputError,
     MethodLoss,
     MaxAbsError,
     Seconds,
-    CalibTokens
+    CalibTokens,
+    InputAbsMax,
+    InputOutlierRatio
 };
 double layerMeasureValue(const LayerErrorRow& row, LayerMeasure measure);
 QString layerMeasureName(LayerMeasure measure); // translated, e.g. "Relative weight error"

@@ -206,8 +206,13 @@ ExportTable layerErrorsTable(const std::vector<LayerErrorRow>& layers)
     // The Mixture-of-Experts columns only when some linear belongs to an expert.
     const bool experts = std::any_of(layers.begin(), layers.end(),
                                      [](const LayerErrorRow& l) { return l.expert >= 0; });
+    // The input statistics only when measured (runs stored before schema version 5 have none).
+    const bool inputs = std::any_of(layers.begin(), layers.end(),
+                                    [](const LayerErrorRow& l) { return l.inputAbsMax > 0; });
     auto shown = [&](const LayerColumn& col) {
         const std::string name = col.name;
+        if (name == "input_absmax" || name == "input_outlier_ratio")
+            return inputs;
         return experts || (name != "expert" && name != "routed_tokens" && name != "calib_tokens");
     };
     ExportTable t;

@@ -52,6 +52,7 @@ struct Capture {
     std::map<std::string, std::unique_ptr<HessianAccumulator>> hessians;
     std::map<std::string, std::vector<torch::Tensor>> samples; // (rows, in) chunks
     std::map<std::string, int64_t> rows;                       // tokens seen per input
+    std::map<std::string, torch::Tensor> absMax;               // (in) max |x| per channel
     std::vector<int64_t> routed; // MoE: calibration tokens routed to each expert
     int64_t stride = 1;
 
@@ -63,6 +64,11 @@ struct Capture {
                 return;
             auto r = x.reshape({-1, x.size(-1)});
             rows[name] += r.size(0);
+            if (r.size(0) > 0) {
+                auto m = std::get<0>(r.abs().max(0));
+                auto& acc = absMax[name];
+                acc = acc.defined() ? torch::maximum(acc, m) : m;
+            }
             if (auto h = hessians.find(name); h != hessians.end())
                 h->second->add(r);
             it->second.push_back(r.slice(0, 0, r.size(0), stride).clone());
@@ -87,6 +93,8 @@ struct Capture {
             samples[k] = std::move(v);
         for (auto& [k, v] : other.rows)
             rows[k] = v;
+        for (auto& [k, v] : other.absMax)
+            absMax[k] = v;
     }
 };
 
@@ -144,6 +152,11 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
         relSquaredError(torch::linear(x, original), torch::linear(x, res.dequantized));
     rec.methodLoss = res.loss;
     rec.calibTokens = cap.rows.count(inputKey) ? cap.rows.at(inputKey) : 0;
+    if (auto m = cap.absMax.find(inputKey); m != cap.absMax.end()) {
+        rec.inputAbsMax = m->second.max().item<double>();
+        const double median = m->second.median().item<double>();
+        rec.inputOutlierRatio = median > 0 ? rec.inputAbsMax / median : 0.0;
+    }
     if (w.layout->hasTensor(linear) && w.layout->tensor(linear).linear) {
         const InputGroup& g = w.layout->groupOf(linear);
         rec.expert = g.expert;

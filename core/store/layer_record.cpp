@@ -61,6 +61,10 @@ const std::vector<LayerColumn>& layerColumns()
          [](R& r, const C& c) { r.routedTokens = asInt(c); }, 4},
         {"calib_tokens", "INTEGER", [](const R& r) -> C { return r.calibTokens; },
          [](R& r, const C& c) { r.calibTokens = asInt(c); }, 4},
+        {"input_absmax", "REAL", [](const R& r) -> C { return r.inputAbsMax; },
+         [](R& r, const C& c) { r.inputAbsMax = asReal(c); }, 5},
+        {"input_outlier_ratio", "REAL", [](const R& r) -> C { return r.inputOutlierRatio; },
+         [](R& r, const C& c) { r.inputOutlierRatio = asReal(c); }, 5},
     };
     return columns;
 }

@@ -29,6 +29,12 @@ struct LayerErrorRow {
     int64_t expert = -1;
     int64_t routedTokens = -1;
     int64_t calibTokens = 0;
+    // The linear's calibration input as the quantizer saw it (after the recipe's transforms
+    // and run-time hooks): the largest |x|, and the outlier ratio max_c m_c / median_c m_c of
+    // the per-channel maxima m_c (1 for a flat input; tens to hundreds where a few channels
+    // carry outliers, as LLM.int8 and SmoothQuant describe). 0 when not measured.
+    double inputAbsMax = 0;
+    double inputOutlierRatio = 0;
 };
 
 using LayerCell = std::variant<int64_t, double, std::string>;
@@ -42,7 +48,8 @@ struct LayerColumn {
 };
 
 // block, layer, bits, group_size, rel_weight_error, output_error, method_loss,
-// max_abs_error, bytes, seconds, expert, routed_tokens, calib_tokens.
+// max_abs_error, bytes, seconds, expert, routed_tokens, calib_tokens, input_absmax,
+// input_outlier_ratio.
 const std::vector<LayerColumn>& layerColumns();
 
 } // namespace ptq

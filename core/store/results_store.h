@@ -46,7 +46,7 @@ namespace store {
 struct Connection;
 }
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Run states. 'interrupted' = left 'running' by a process that died.
 enum class RunStatus { Queued, Running, Done, Failed, Cancelled, Interrupted };

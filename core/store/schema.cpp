@@ -306,6 +306,21 @@ const char* ddlV4()
     return ddl.c_str();
 }
 
+// Version 5: what each quantized linear's input looked like during calibration, after the
+// recipe's transforms: the largest |x| and the outlier ratio (the largest channel maximum over
+// the median channel maximum). For a Mamba block, x_proj's input is the selective scan's
+// input and out_proj's the gated scan output, the places Quamba and MambaQuant find outliers.
+const char* const kMigrateV4toV5 = R"sql(
+ALTER TABLE layer_errors ADD COLUMN input_absmax REAL NOT NULL DEFAULT 0;
+ALTER TABLE layer_errors ADD COLUMN input_outlier_ratio REAL NOT NULL DEFAULT 0;
+)sql";
+
+const char* ddlV5()
+{
+    static const std::string ddl = std::string(ddlV4()) + kMigrateV4toV5;
+    return ddl.c_str();
+}
+
 const char* migrationStep(int fromVersion)
 {
     switch (fromVersion) {
@@ -315,6 +330,8 @@ const char* migrationStep(int fromVersion)
         return kMigrateV2toV3;
     case 3:
         return kMigrateV3toV4;
+    case 4:
+        return kMigrateV4toV5;
     default:
         return nullptr;
     }
@@ -490,6 +507,8 @@ const char* schemaDdl(int version)
         return kDdlV3;
     case 4:
         return ddlV4();
+    case 5:
+        return ddlV5();
     default:
         throw Error("", "schema version " + std::to_string(version), "no such schema version");
     }

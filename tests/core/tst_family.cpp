@@ -100,8 +100,14 @@ TEST(Family, EveryModelReproducesItsTestPerplexity)
 TEST(Family, LargestModelAnswersTheBundledTasksAboveChance)
 {
     const nlohmann::json f = family();
-    const auto& models = f.at("models");
-    const std::string name = models.back().at("name");
+    // The member with the most parameters (a dense LLaMA).
+    std::string name;
+    int64_t most = 0;
+    for (const auto& m : f.at("models"))
+        if (m.at("parameters").get<int64_t>() > most) {
+            most = m.at("parameters").get<int64_t>();
+            name = m.at("name").get<std::string>();
+        }
     const std::string dir = kModels + "/" + name;
     const Model model(Checkpoint::open(dir));
     const Tokenizer tokenizer = Tokenizer::fromDir(dir);
