@@ -12,10 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 namespace ptq::cli {
 
@@ -122,9 +124,31 @@ int runEval(const std::vector<std::string>& args)
     Tokenizer tokenizer = Tokenizer::fromDir(dir);
     Model model(checkpoint, fo);
     std::vector<int32_t> tokens = tokenizeTextFile(tokenizer, textPath);
+    // Mixture of Experts: the tokens each layer's router sends to each expert (load balance).
+    std::map<int64_t, std::vector<int64_t>> load;
+    const RouterObserver route = [&](int64_t block, const std::string&, const torch::Tensor& logits,
+                                     const torch::Tensor& experts) {
+        const auto counts = torch::bincount(experts.reshape({-1}), {}, logits.size(-1));
+        auto& row = load[block];
+        row.resize(std::size_t(counts.size(0)), 0);
+        for (int64_t e = 0; e < counts.size(0); ++e)
+            row[std::size_t(e)] += counts[e].item<int64_t>();
+    };
+    if (model.config().moe.enabled())
+        pc.route = &route;
     TerminalProgress progress(!a.flag("quiet") && !a.flag("json"));
     PerplexityResult r = evaluatePerplexity(model, tokens, pc, progress.callback());
     progress.finish();
+    // Per layer: each expert's share of the k choices per token (1/E when balanced).
+    auto shares = [&](const std::vector<int64_t>& row) {
+        int64_t total = 0;
+        for (int64_t n : row)
+            total += n;
+        std::vector<double> out;
+        for (int64_t n : row)
+            out.push_back(total > 0 ? double(n) / double(total) : 0.0);
+        return out;
+    };
 
     if (a.flag("json")) {
         nlohmann::json j = perplexityJson(r);
@@ -132,6 +156,12 @@ int runEval(const std::vector<std::string>& args)
         j["text"] = textPath;
         j["compute_dtype"] = a.str("dtype", "fp32");
         j["sampling"] = pc.sampling == WindowSampling::Random ? "random" : "sequential";
+        if (!load.empty()) {
+            nlohmann::json layers = nlohmann::json::array();
+            for (const auto& [block, row] : load)
+                layers.push_back({{"block", block}, {"tokens", row}, {"share", shares(row)}});
+            j["expert_load"] = layers;
+        }
         std::cout << j.dump(2) << "\n";
         return 0;
     }
@@ -146,6 +176,15 @@ int runEval(const std::vector<std::string>& args)
     std::printf("perplexity   %.4f  (mean NLL %.6f nats/token)\n", r.perplexity, r.meanNll);
     std::printf("time         %.2f s  (%.0f tokens/s, %s)\n", r.seconds, r.tokensPerSecond,
                 a.str("dtype", "fp32").c_str());
+    for (const auto& [block, row] : load) {
+        const auto s = shares(row);
+        std::printf("expert load  layer %lld:", static_cast<long long>(block));
+        for (double v : s)
+            std::printf(" %.3f", v);
+        std::printf("  (min %.3f, max %.3f; balanced %.3f)\n",
+                    *std::min_element(s.begin(), s.end()), *std::max_element(s.begin(), s.end()),
+                    1.0 / double(s.size()));
+    }
     return 0;
 }
 

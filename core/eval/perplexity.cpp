@@ -242,12 +242,15 @@ PerplexityResult evaluatePerplexity(const Model& model, const std::vector<int32_
                 p[b * seqlen + t] = tokens[starts[w0 + b] + t];
         const std::string where = "windows " + std::to_string(w0 + 1) + "-" +
                                   std::to_string(w0 + n) + "/" + std::to_string(numWindows);
-        auto h = model.hidden(ids, *forward, [&](int64_t i) {
-            reportProgress(progress, {"perplexity",
-                                      where + ", block " + std::to_string(i + 1) + "/" +
-                                          std::to_string(model.numBlocks()),
-                                      ++step, totalSteps});
-        });
+        auto h = model.hidden(
+            ids, *forward,
+            [&](int64_t i) {
+                reportProgress(progress, {"perplexity",
+                                          where + ", block " + std::to_string(i + 1) + "/" +
+                                              std::to_string(model.numBlocks()),
+                                          ++step, totalSteps});
+            },
+            config.route);
         // Position t predicts token t+1: rows [0, T-1) of each window.
         auto normed = h.narrow(1, 0, seqlen - 1).reshape({-1, c.hiddenSize});
         auto targets = ids.narrow(1, 1, seqlen - 1).reshape({-1});

@@ -4,6 +4,7 @@
 // non-overlapping windows, mean next-token NLL over all predicted tokens, PPL = exp(mean).
 // C4-style evaluation samples n windows at seeded random offsets instead.
 
+#include "model/architecture.h"
 #include "util/progress.h"
 
 #include <cstdint>
@@ -25,6 +26,9 @@ struct PerplexityConfig {
     uint64_t seed = 0;
     // Hidden-state budget for one pass over the blocks; windows are batched to fit.
     uint64_t maxHiddenBytes = 2ull << 30;
+    // Mixture of Experts: sees every router's decisions on the evaluated windows (expert
+    // load on a text). Called from the evaluating thread.
+    const RouterObserver* route = nullptr;
 };
 
 struct PerplexityResult {

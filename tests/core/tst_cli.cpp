@@ -140,6 +140,32 @@ TEST_F(CliTest, EvalReportsPerplexityAsJson)
     EXPECT_NEAR(std::log(ppl), j.at("mean_nll").get<double>(), 1e-9);
 }
 
+// The bundled Mixture of Experts on a short text: every window token of every layer makes k = 2
+// choices, so each layer's expert counts add up to 2 * windows * seqlen and its shares to 1.
+TEST_F(CliTest, EvalReportsTheExpertLoadOfAMixtureOfExperts)
+{
+    const std::string moe = std::string(PTQ_SOURCE_DIR) + "/resources/models/ptq-mixtral-11m";
+    const RunResult r =
+        run("eval --model " + moe + " --text " + sample() + " --seqlen 64 --windows 3 --json");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    ASSERT_EQ(j.at("expert_load").size(), 4u); // one entry per layer
+    for (const auto& layer : j.at("expert_load")) {
+        int64_t tokens = 0;
+        double share = 0;
+        for (const auto& n : layer.at("tokens"))
+            tokens += n.get<int64_t>();
+        for (const auto& s : layer.at("share"))
+            share += s.get<double>();
+        EXPECT_EQ(layer.at("tokens").size(), 8u);
+        EXPECT_EQ(tokens, 2 * 3 * 64);
+        EXPECT_NEAR(share, 1.0, 1e-12);
+    }
+    const RunResult dense =
+        run("eval --model " + model() + " --text " + sample() + " --seqlen 64 --windows 3 --json");
+    EXPECT_FALSE(nlohmann::json::parse(dense.output).contains("expert_load"));
+}
+
 TEST_F(CliTest, InfoShowsTheArchitecture)
 {
     const RunResult r = run("info --model " + model());
