@@ -819,6 +819,10 @@
         <translation>あり (tokenizer.json)</translation>
     </message>
     <message>
+        <source>none (state space: %1 states × %2 channels)</source>
+        <translation>なし(状態空間: %1 状態 × %2 チャネル)</translation>
+    </message>
+    <message>
         <location filename="../ui/model_panel.cpp" line="319"/>
         <source>no</source>
         <translation>なし</translation>

@@ -819,6 +819,10 @@
         <translation>有 (tokenizer.json)</translation>
     </message>
     <message>
+        <source>none (state space: %1 states × %2 channels)</source>
+        <translation>无(状态空间:%1 个状态 × %2 个通道)</translation>
+    </message>
+    <message>
         <location filename="../ui/model_panel.cpp" line="319"/>
         <source>no</source>
         <translation>无</translation>

@@ -307,8 +307,13 @@ void ModelPanel::showSummary()
     m_dtype->setText(QString::fromStdString(s.dtype));
     m_layers->setText(locale.toString(qlonglong(s.layers)));
     m_hiddenSize->setText(locale.toString(qlonglong(s.hiddenSize)));
-    m_heads->setText(QStringLiteral("%1 / %2").arg(locale.toString(qlonglong(s.numHeads)),
-                                                   locale.toString(qlonglong(s.numKvHeads))));
+    if (s.stateSize > 0) // Mamba: no attention heads; the state-space shape instead
+        m_heads->setText(tr("none (state space: %1 states × %2 channels)")
+                             .arg(locale.toString(qlonglong(s.stateSize)),
+                                  locale.toString(qlonglong(s.innerSize))));
+    else
+        m_heads->setText(QStringLiteral("%1 / %2").arg(locale.toString(qlonglong(s.numHeads)),
+                                                       locale.toString(qlonglong(s.numKvHeads))));
     m_vocab->setText(locale.toString(qlonglong(s.vocabSize)));
     m_sizeOnDisk->setText(formatByteSize(s.bytesOnDisk));
     m_shards->setText(locale.toString(s.shards));

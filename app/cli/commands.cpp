@@ -85,6 +85,8 @@ int runInfo(const std::vector<std::string>& args)
                                     {"hidden_size", s.hiddenSize},
                                     {"heads", s.numHeads},
                                     {"kv_heads", s.numKvHeads},
+                                    {"state_size", s.stateSize},
+                                    {"inner_size", s.innerSize},
                                     {"vocab_size", s.vocabSize},
                                     {"dtype", s.dtype},
                                     {"bytes_on_disk", s.bytesOnDisk},
@@ -99,9 +101,14 @@ int runInfo(const std::vector<std::string>& args)
     std::printf("parameters    %s (%lld)\n", humanCount(s.parameters).c_str(),
                 static_cast<long long>(s.parameters));
     std::printf("layers        %lld\n", static_cast<long long>(s.layers));
-    std::printf("hidden size   %lld, heads %lld, kv heads %lld\n",
-                static_cast<long long>(s.hiddenSize), static_cast<long long>(s.numHeads),
-                static_cast<long long>(s.numKvHeads));
+    if (s.stateSize > 0)
+        std::printf("hidden size   %lld, inner %lld, %lld states per channel (no attention)\n",
+                    static_cast<long long>(s.hiddenSize), static_cast<long long>(s.innerSize),
+                    static_cast<long long>(s.stateSize));
+    else
+        std::printf("hidden size   %lld, heads %lld, kv heads %lld\n",
+                    static_cast<long long>(s.hiddenSize), static_cast<long long>(s.numHeads),
+                    static_cast<long long>(s.numKvHeads));
     std::printf("vocabulary    %lld\n", static_cast<long long>(s.vocabSize));
     std::printf("dtype         %s\n", s.dtype.c_str());
     std::printf("on disk       %.2f MB in %d shard(s)\n", s.bytesOnDisk / 1e6, s.shards);

@@ -271,6 +271,8 @@ CheckpointSummary summarizeCheckpoint(const std::string& dir)
     s.hiddenSize = c.hiddenSize;
     s.numHeads = c.numHeads;
     s.numKvHeads = c.numKvHeads;
+    s.stateSize = c.ssm.stateSize;
+    s.innerSize = c.ssm.enabled() ? c.intermediateSize : 0;
     s.vocabSize = c.vocabSize;
     s.dtype = cp->dominantDType();
     s.bytesOnDisk = cp->bytesOnDisk();

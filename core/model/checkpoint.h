@@ -56,6 +56,8 @@ struct CheckpointSummary {
     int64_t hiddenSize = 0;
     int64_t numHeads = 0;
     int64_t numKvHeads = 0;
+    int64_t stateSize = 0; // Mamba: states per channel (0: a Transformer)
+    int64_t innerSize = 0; // Mamba: the mixer's inner width
     int64_t vocabSize = 0;
     std::string dtype;
     uint64_t bytesOnDisk = 0;
