@@ -135,7 +135,10 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
     LayerInput input{name, *slot, nullptr};
     if (auto h = cap.hessians.find(inputKey); h != cap.hessians.end())
         input.hessian = h->second.get();
-    WeightQuantResult res = job.quantizer.quantize(input, job.config.recipe.weightGrid, inner);
+    // A linear the recipe's group does not divide (only those the layout allows) is quantized
+    // per output channel.
+    const QuantGrid grid = gridFor(job.config.recipe.weightGrid, slot->size(1));
+    WeightQuantResult res = job.quantizer.quantize(input, grid, inner);
     if (!allFinite(res.dequantized))
         throw Error("quantization pipeline", name, "the quantized weight contains NaN or Inf");
 
@@ -164,8 +167,8 @@ LayerRecord quantizeLinear(const BlockJob& job, BlockWeights& w, const std::stri
             rec.routedTokens =
                 std::size_t(g.expert) < cap.routed.size() ? cap.routed[std::size_t(g.expert)] : 0;
     }
-    rec.bits = job.config.recipe.weightGrid.bits;
-    rec.groupSize = job.config.recipe.weightGrid.groupSize;
+    rec.bits = grid.bits;
+    rec.groupSize = grid.groupSize;
     rec.bytes = res.q.bytes();
     *slot = res.dequantized;
     out.linears.emplace_back(linear, std::move(res.q));
@@ -386,8 +389,16 @@ QuantizedModel::Block quantizeBlock(Walk& walk, BlockJob& job, int64_t i, torch:
         if (!allExperts)
             calibrateStarvedExperts(job, w, h, pass, cap, walk.result.warnings);
         for (const auto& group : pass)
-            for (const auto& linear : group.linears)
+            for (const auto& linear : group.linears) {
                 walk.result.layers.push_back(quantizeLinear(job, w, linear, cap, group.input, out));
+                const auto& rec = walk.result.layers.back();
+                if (w.index == 0 && rec.groupSize != job.config.recipe.weightGrid.groupSize)
+                    walk.result.warnings.push_back(
+                        linear + ": group size " +
+                        std::to_string(job.config.recipe.weightGrid.groupSize) +
+                        " does not divide its " + std::to_string(w.at(linear).size(1)) +
+                        " input features; quantized per output channel in every block");
+            }
     }
     if (recipe.quantizeRouter && !w.layout->routers.empty()) {
         Capture cap; // the routers' input: every token of the layer

@@ -63,6 +63,10 @@ struct BlockTensorSpec {
     bool linear = false; // a quantizable (out, in) weight
     // Training: a matrix kept out of weight decay (Mamba's A_log, as mamba_ssm does).
     bool noWeightDecay = false;
+    // A linear whose input may be narrower than any sensible group (Mamba's dt_proj reads
+    // time_step_rank features): quantized per output channel when the recipe's group size does
+    // not divide its input width (gridFor in quant/grid.h), with a warning in the run.
+    bool groupFallback = false;
 };
 
 // Linears that read one input: calibration captures that input once (its Hessian serves

@@ -51,6 +51,7 @@ std::shared_ptr<const BlockLayout> mambaLayout(const ModelConfig& c)
         add("mixer.in_proj.bias", "mixer.in_proj.bias", {2 * d}, false);
     add(kXProj, "mixer.x_proj.weight", {r + 2 * n, d}, true);
     add(kDtProj, "mixer.dt_proj.weight", {d, r}, true);
+    l->tensors.back().groupFallback = true;
     add("mixer.dt_proj.bias", "mixer.dt_proj.bias", {d}, false);
     add(kOutProj, "mixer.out_proj.weight", {h, d}, true);
     if (s.useBias)

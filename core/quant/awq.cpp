@@ -67,9 +67,10 @@ torch::Tensor clipWeight(const torch::Tensor& w, const torch::Tensor& x, const A
                          double& meanShrink)
 {
     const int64_t out = w.size(0), in = w.size(1);
-    const int64_t columns = groupColumns(p.grid, in);
+    const QuantGrid grid = gridFor(p.grid, in);
+    const int64_t columns = groupColumns(grid, in);
     const int64_t steps = std::max<int64_t>(1, int64_t(p.maxShrink * double(p.clipGrid)));
-    QuantGrid rowGrid = p.grid;
+    QuantGrid rowGrid = grid;
     rowGrid.groupSize = 0;
     auto clipped = w.clone();
     double shrinkSum = 0.0;
@@ -112,6 +113,8 @@ void checkContext(BlockWeights& w, const BlockContext& ctx, const QuantGrid& gri
     if (!ctx.model || !ctx.forward)
         throw Error("awq", object, "the block context lacks the model or the forward context");
     for (auto& [name, tensor] : w.linears()) {
+        if (w.layout->tensor(name).groupFallback)
+            continue; // quantized per output channel when the group does not divide (gridFor)
         try {
             validate(grid, tensor->size(1));
         } catch (const Error& e) {
@@ -228,9 +231,10 @@ void clipBlock(BlockWeights& w, const BlockActivations& acts, const BlockScales&
 
 } // namespace
 
-torch::Tensor rtnFakeQuantize(const torch::Tensor& weight, const QuantGrid& grid)
+torch::Tensor rtnFakeQuantize(const torch::Tensor& weight, const QuantGrid& recipeGrid)
 {
     const int64_t out = weight.size(0), in = weight.size(1);
+    const QuantGrid grid = gridFor(recipeGrid, in);
     const auto p = findWeightParams(weight, grid);
     return fakeQuantize(weight, expandToColumns(p.scale, out, in), expandToColumns(p.zero, out, in),
                         grid.bits);

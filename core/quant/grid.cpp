@@ -95,6 +95,14 @@ void validate(const QuantGrid& grid, int64_t inFeatures)
                         " does not divide the input features " + std::to_string(inFeatures));
 }
 
+QuantGrid gridFor(const QuantGrid& grid, int64_t inFeatures)
+{
+    QuantGrid g = grid;
+    if (g.groupSize > 0 && inFeatures > 0 && inFeatures % g.groupSize != 0)
+        g.groupSize = 0;
+    return g;
+}
+
 int64_t groupColumns(const QuantGrid& grid, int64_t inFeatures)
 {
     return grid.groupSize > 0 ? grid.groupSize : inFeatures;

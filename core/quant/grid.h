@@ -30,6 +30,12 @@ struct QuantGrid {
 // a clip ratio outside (0, 1].
 void validate(const QuantGrid& grid, int64_t inFeatures);
 
+// The grid a linear with inFeatures inputs is quantized on: `grid`, or one group per output
+// row (groupSize 0) when grid's group size does not divide inFeatures. Only linears whose
+// layout allows it get there (BlockTensorSpec::groupFallback, e.g. Mamba's dt_proj, which
+// reads time_step_rank = 8..160 features); recipes are checked against every other width.
+QuantGrid gridFor(const QuantGrid& grid, int64_t inFeatures);
+
 // Columns covered by one group (inFeatures for per-channel and per-tensor grids).
 int64_t groupColumns(const QuantGrid& grid, int64_t inFeatures);
 // Groups per row as stored: inFeatures / groupSize, or 1 (per-channel, per-tensor).

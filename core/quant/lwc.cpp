@@ -33,9 +33,10 @@ void checkLogits(const torch::Tensor& logit, int64_t groups, const char* what)
 
 } // namespace
 
-torch::Tensor lwcGroupRows(const torch::Tensor& weight, const QuantGrid& grid)
+torch::Tensor lwcGroupRows(const torch::Tensor& weight, const QuantGrid& recipeGrid)
 {
     const int64_t out = weight.size(0), in = weight.size(1);
+    const QuantGrid grid = gridFor(recipeGrid, in);
     validate(grid, in);
     if (grid.groupSize == -1)
         return weight.reshape({1, out * in});
@@ -44,8 +45,9 @@ torch::Tensor lwcGroupRows(const torch::Tensor& weight, const QuantGrid& grid)
     return weight.reshape({out * (in / grid.groupSize), grid.groupSize});
 }
 
-int64_t lwcGroupCount(const QuantGrid& grid, int64_t outFeatures, int64_t inFeatures)
+int64_t lwcGroupCount(const QuantGrid& recipeGrid, int64_t outFeatures, int64_t inFeatures)
 {
+    const QuantGrid grid = gridFor(recipeGrid, inFeatures);
     if (grid.groupSize == -1)
         return 1;
     return outFeatures * groupsPerRow(grid, inFeatures);

@@ -280,7 +280,10 @@ void checkContext(BlockWeights& w, const BlockContext& ctx, const std::string& o
                     "forward context's length");
     for (auto& [name, tensor] : w.linears()) {
         try {
-            validate(*ctx.weightGrid, tensor->size(1));
+            validate(w.layout->tensor(name).groupFallback
+                         ? gridFor(*ctx.weightGrid, tensor->size(1))
+                         : *ctx.weightGrid,
+                     tensor->size(1));
         } catch (const Error& e) {
             throw Error("omniquant", object + " " + name, e.what());
         }

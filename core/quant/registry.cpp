@@ -201,7 +201,7 @@ void checkRecipeFits(const Recipe& recipe, const Architecture& arch, const std::
     std::set<int64_t> widths;
     for (const auto& layout : arch.distinctLayouts())
         for (const auto& t : layout->tensors)
-            if (t.linear)
+            if (t.linear && !t.groupFallback)
                 widths.insert(t.shape.at(1));
     for (int64_t in : widths)
         recipe.validate(source, in);

@@ -288,3 +288,35 @@ TEST(Mamba, TrainsThroughTheForwardThatEvaluationRuns)
     EXPECT_FALSE(model.weightDecay("backbone.layers.0.mixer.A_log")); // as mamba_ssm
     EXPECT_FALSE(model.weightDecay("backbone.layers.0.mixer.D"));
 }
+
+// dt_proj reads time_step_rank features (3 here; 8 to 160 in the releases), which no usual
+// group size divides: it is quantized per output channel with a warning, the other linears
+// on the recipe's groups, by every weight method and the transforms that search on the grid.
+TEST(Mamba, GroupsThatDoNotDivideTheTimeStepRankFallBackToPerChannel)
+{
+    const ModelConfig c = mambaConfig(true, false, true);
+    TempDir dir("mamba-groups");
+    writeLlamaCheckpoint(dir.path(), c, testWeights(c, 5, 4.0));
+    const Model model(Checkpoint::open(dir.path()));
+    const auto calib = randomTokens(2000, int32_t(c.vocabSize), 3);
+    for (const std::string recipe : {"gptq", "awq", "omniquant"}) {
+        SCOPED_TRACE(recipe);
+        QuantizeConfig qc;
+        qc.recipe = Recipe::builtin(recipe);
+        qc.recipe.weightGrid = QuantGrid{4, false, 16, 1.0};
+        qc.calibSamples = 4;
+        qc.calibSeqlen = 24;
+        const QuantizeResult r = quantizeModel(model, calib, qc);
+        for (const auto& l : r.layers)
+            EXPECT_EQ(l.groupSize, l.layer == "mixer.dt_proj" ? 0 : 16) << l.layer;
+        bool warned = false;
+        for (const auto& w : r.warnings)
+            warned = warned || w.find("mixer.dt_proj: group size 16 does not divide its 3") !=
+                                   std::string::npos;
+        EXPECT_TRUE(warned);
+    }
+    // A group that divides no other width is still refused before any work.
+    Recipe bad = Recipe::builtin("rtn");
+    bad.weightGrid = QuantGrid{4, false, 40, 1.0};
+    EXPECT_THROW(checkRecipeFits(bad, model.architecture(), "test"), Error);
+}
