@@ -31,10 +31,9 @@ std::unique_ptr<Architecture> makeMoe(const ModelConfig& config)
 // Mamba: the norm before in_proj folds scales and the residual rotation (RMSNorm, tied or
 // untied head), every linear input has a hook and out_proj's input a run-time rotation; no
 // v->o or up->down fold and no KV cache (model/mamba.h says why).
-const std::vector<ArchFeature> kMambaFeatures = {ArchFeature::NormFold,
-                                                 ArchFeature::ResidualRotation,
-                                                 ArchFeature::LinearInputHook,
-                                                 ArchFeature::AutogradForward};
+const std::vector<ArchFeature> kMambaFeatures = {
+    ArchFeature::NormFold, ArchFeature::ResidualRotation, ArchFeature::LinearInputHook,
+    ArchFeature::AutogradForward};
 
 std::unique_ptr<Architecture> makeMamba(const ModelConfig& config)
 {
