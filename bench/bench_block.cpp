@@ -18,6 +18,7 @@
 #include "engine/threads.h"
 #include "model/checkpoint_writer.h"
 #include "model/model.h"
+#include "timing.h"
 
 #include <torch/torch.h>
 
@@ -33,27 +34,12 @@
 #include <unistd.h>
 
 using namespace ptq;
+using ptq::bench::bestOf;
+using ptq::bench::seconds;
 
 namespace {
 
 constexpr int64_t kHidden = 4096, kInter = 11008, kHeads = 32;
-
-double seconds(const std::function<void()>& f)
-{
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// One warm-up call, then the best of `reps`.
-double bestOf(int reps, const std::function<void()>& f)
-{
-    f();
-    double best = 1e300;
-    for (int i = 0; i < reps; ++i)
-        best = std::min(best, seconds(f));
-    return best;
-}
 
 ModelConfig blockConfig()
 {

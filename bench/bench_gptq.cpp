@@ -24,6 +24,7 @@
 #include "engine/threads.h"
 #include "quant/gptq.h"
 #include "quant/hessian.h"
+#include "timing.h"
 
 #include <torch/torch.h>
 
@@ -35,24 +36,10 @@
 #include <string>
 
 using namespace ptq;
+using ptq::bench::bestOf;
+using ptq::bench::seconds;
 
 namespace {
-
-double seconds(const std::function<void()>& f)
-{
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double bestOf(int reps, const std::function<void()>& f)
-{
-    f();
-    double best = 1e300;
-    for (int i = 0; i < reps; ++i)
-        best = std::min(best, seconds(f));
-    return best;
-}
 
 struct Options {
     int64_t out = 4096, in = 4096, tokens = 128 * 2048, chunk = 8192, group = 128;

@@ -13,6 +13,7 @@
 #include "model/checkpoint_writer.h"
 #include "model/model.h"
 #include "model/selective_scan.h"
+#include "timing.h"
 
 #include <torch/torch.h>
 
@@ -27,26 +28,12 @@
 #include <unistd.h>
 
 using namespace ptq;
+using ptq::bench::bestOf;
+using ptq::bench::seconds;
 
 namespace {
 
 constexpr int64_t kHidden = 2560, kInner = 5120, kStates = 16, kRank = 160, kTaps = 4;
-
-double seconds(const std::function<void()>& f)
-{
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double bestOf(int reps, const std::function<void()>& f)
-{
-    f();
-    double best = 1e300;
-    for (int i = 0; i < reps; ++i)
-        best = std::min(best, seconds(f));
-    return best;
-}
 
 // Peak resident set of this process (VmHWM), MB.
 double peakRssMb()
